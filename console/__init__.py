@@ -1,0 +1,1 @@
+"""The inspectors' console and JSON API (FastAPI)."""

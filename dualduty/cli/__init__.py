@@ -1,0 +1,29 @@
+"""The ``dualduty`` command: one typer app, one module per command group."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from dualduty.cli import db
+from dualduty.cli.console import err_console
+from dualduty.errors import DualdutyError
+
+app = typer.Typer(
+    name="dualduty",
+    help="一岗双责 监督执纪工作流 / dual-duty supervision workflow engine.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+
+
+def main() -> None:
+    """Console-script entry: user errors print cleanly with their exit code, never a traceback."""
+    try:
+        app()
+    except DualdutyError as error:
+        err_console.print(f"[bold red]错误 / error[/]: {error}", markup=True, highlight=False)
+        sys.exit(error.exit_code)

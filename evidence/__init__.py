@@ -1,0 +1,1 @@
+"""Evidence: sources that fetch records, and the store that keeps them with provenance."""

@@ -1,0 +1,1 @@
+"""Notifiers: one small class per delivery channel, and the outbox delivery loop."""
