@@ -47,6 +47,26 @@ class Settings(BaseSettings):
         default=None,
         description="Extra holidays/workdays (YAML) for years the calendar library does not know.",
     )
+    # Console accounts and sessions (issue #6). Tests lower the argon2 cost to stay fast.
+    password_hash_time_cost: int = Field(default=3, ge=1, description="argon2id iterations.")
+    password_hash_memory_kib: int = Field(
+        default=65536, ge=8, description="argon2id memory per hash, KiB (64 MiB by default)."
+    )
+    session_hours: float = Field(
+        default=8.0, gt=0, description="A console login lasts this long (one working day)."
+    )
+    login_window_minutes: int = Field(
+        default=15, ge=1, description="Failed logins are counted over this window."
+    )
+    login_max_failures_per_user: int = Field(
+        default=5, ge=1, description="Failed logins for one username within the window."
+    )
+    login_max_failures_per_ip: int = Field(
+        default=20, ge=1, description="Failed logins from one address within the window."
+    )
+    upload_max_mb: float = Field(
+        default=20.0, gt=0, description="Largest attachment (rectification report) accepted."
+    )
 
     @classmethod
     def settings_customise_sources(
