@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-TOP_LEVEL = ["dualduty", "rules", "evidence", "workflows", "models", "notifiers", "console"]
+TOP_LEVEL = [
+    "dualduty",
+    "rules",
+    "evidence",
+    "workflows",
+    "models",
+    "notifiers",
+    "console",
+    "assessments",
+]
 ROOT = Path(__file__).resolve().parents[1]
 
 
