@@ -10,6 +10,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from evidence.sources import AnySource
 from evidence.values import FieldType
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -23,6 +24,7 @@ class EvidenceType(BaseModel):
       title: 会议记录 / meetings
       fields: {unit: unit, kind: str, held_on: date, attendance: int}
       key: [unit, kind, held_on]
+      source: {kind: file, path: data/meetings.csv, map: {unit: 单位编码, held_on: 召开日期}}
     ```
     """
 
@@ -34,6 +36,10 @@ class EvidenceType(BaseModel):
         default_factory=list,
         description="Fields that identify a record across fetches (natural key). "
         "Default: all fields, so any change makes a new record.",
+    )
+    source: AnySource | None = Field(
+        default=None,
+        description="Where records come from (file, sql, http, manual). None: filled elsewhere.",
     )
 
     @field_validator("fields")
