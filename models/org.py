@@ -7,12 +7,28 @@ Who bears a duty is decided by who held a post at a stated date, so assignments 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    and_,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
+from dualduty.errors import NotFoundError
+from dualduty.problems import Problem
 from models.base import Base
 
 
@@ -84,3 +100,395 @@ class PostAssignment(Base):
     unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
     since: Mapped[dt.date] = mapped_column(Date)
     until: Mapped[dt.date | None] = mapped_column(Date)
+
+
+# ---------------------------------------------------------------------------------------------
+# Default post types
+# ---------------------------------------------------------------------------------------------
+
+
+class PostTypeSpec(BaseModel):
+    """A post type as declared in code or in an import mapping."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    name_en: str = ""
+    single_holder: bool = True
+    head_of_unit: bool = False
+
+
+DEFAULT_POST_TYPES: tuple[PostTypeSpec, ...] = (
+    PostTypeSpec(name="党委书记", name_en="Party committee secretary", head_of_unit=True),
+    PostTypeSpec(
+        name="党委副书记", name_en="Party committee deputy secretary", single_holder=False
+    ),
+    PostTypeSpec(name="纪委书记", name_en="Discipline committee secretary"),
+    PostTypeSpec(
+        name="纪委副书记", name_en="Discipline committee deputy secretary", single_holder=False
+    ),
+    PostTypeSpec(name="班子成员", name_en="Leadership-team member", single_holder=False),
+    PostTypeSpec(name="董事长", name_en="Chairman of the board"),
+    PostTypeSpec(name="总经理", name_en="General manager"),
+    PostTypeSpec(name="副总经理", name_en="Deputy general manager", single_holder=False),
+    PostTypeSpec(name="矿长", name_en="Mine manager"),
+    PostTypeSpec(name="副矿长", name_en="Deputy mine manager", single_holder=False),
+    PostTypeSpec(name="工会主席", name_en="Trade-union chair"),
+    PostTypeSpec(name="部门负责人", name_en="Department head", head_of_unit=True),
+    PostTypeSpec(name="党支部书记", name_en="Party branch secretary", head_of_unit=True),
+    PostTypeSpec(name="纪检委员", name_en="Branch discipline member"),
+    PostTypeSpec(name="组织委员", name_en="Branch organisation member"),
+    PostTypeSpec(name="宣传委员", name_en="Branch publicity member"),
+    PostTypeSpec(name="党小组组长", name_en="Party group leader", head_of_unit=True),
+    PostTypeSpec(name="纪检监察人员", name_en="Discipline inspector", single_holder=False),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the organisation
+# ---------------------------------------------------------------------------------------------
+
+# Guards the recursive queries against a cycle that slipped into the table by hand: the import
+# refuses cycles, but a loop here would otherwise never end.
+MAX_DEPTH = 64
+
+
+class ChainLink(BaseModel):
+    """One step up a supervisor chain: who, in which post, at which unit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    person_code: str
+    person_name: str
+    post_name: str
+    unit_code: str
+    unit_name: str
+
+
+def get_unit(session: Session, *, code: str) -> Unit | None:
+    return session.get(Unit, code)
+
+
+def get_unit_or_raise(session: Session, *, code: str) -> Unit:
+    unit = session.get(Unit, code)
+    if unit is None:
+        raise NotFoundError(
+            [
+                Problem(
+                    message=f"单位不存在 / no unit {code!r}",
+                    field="unit",
+                    hint=_did_you_mean(code, session.scalars(select(Unit.code)).all()),
+                )
+            ]
+        )
+    return unit
+
+
+def get_person(session: Session, *, code: str) -> Person | None:
+    return session.get(Person, code)
+
+
+def get_person_or_raise(session: Session, *, code: str) -> Person:
+    person = session.get(Person, code)
+    if person is None:
+        raise NotFoundError(
+            [
+                Problem(
+                    message=f"人员不存在 / no person with 工号 {code!r}",
+                    field="person",
+                    hint=_did_you_mean(code, session.scalars(select(Person.code)).all()),
+                )
+            ]
+        )
+    return person
+
+
+def _did_you_mean(word: str, choices: Sequence[str]) -> str | None:
+    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.5)
+    return ("是否指 / did you mean: " + ", ".join(close)) if close else None
+
+
+def subtree(session: Session, *, unit_code: str) -> list[str]:
+    """The unit and every unit below it, top-down (breadth first, then by code).
+
+    Jurisdictions and inspection scopes are subtrees; one recursive query serves both dialects.
+    """
+    get_unit_or_raise(session, code=unit_code)
+    tree = (
+        select(Unit.code.label("code"), literal(0).label("depth"))
+        .where(Unit.code == unit_code)
+        .cte("tree", recursive=True)
+    )
+    child = aliased(Unit)
+    tree = tree.union_all(
+        select(child.code, tree.c.depth + 1).where(
+            child.parent_code == tree.c.code, tree.c.depth < MAX_DEPTH
+        )
+    )
+    return list(session.scalars(select(tree.c.code).order_by(tree.c.depth, tree.c.code)))
+
+
+def ancestors(session: Session, *, unit_code: str) -> list[str]:
+    """The units above ``unit_code``, nearest first (parent, grandparent … root); not the unit."""
+    get_unit_or_raise(session, code=unit_code)
+    chain = (
+        select(Unit.parent_code.label("code"), literal(1).label("depth"))
+        .where(Unit.code == unit_code)
+        .cte("chain", recursive=True)
+    )
+    parent = aliased(Unit)
+    chain = chain.union_all(
+        select(parent.parent_code, chain.c.depth + 1).where(
+            parent.code == chain.c.code, chain.c.depth < MAX_DEPTH
+        )
+    )
+    return list(
+        session.scalars(
+            select(chain.c.code).where(chain.c.code.is_not(None)).order_by(chain.c.depth)
+        )
+    )
+
+
+def _held_on(on: dt.date) -> ColumnElement[bool]:
+    return and_(
+        PostAssignment.since <= on,
+        or_(PostAssignment.until.is_(None), PostAssignment.until >= on),
+    )
+
+
+def holders(session: Session, *, unit_code: str, post_name: str, on: dt.date) -> list[Person]:
+    """Who held ``post_name`` at ``unit_code`` on ``on``: the bearer of a duty at a date."""
+    return list(
+        session.scalars(
+            select(Person)
+            .join(PostAssignment, PostAssignment.person_code == Person.code)
+            .where(
+                PostAssignment.unit_code == unit_code,
+                PostAssignment.post_name == post_name,
+                _held_on(on),
+            )
+            .order_by(PostAssignment.since, Person.code)
+        )
+    )
+
+
+def posts_of(session: Session, *, person_code: str, on: dt.date) -> list[PostAssignment]:
+    """The posts a person held on a date, ordered by unit and post."""
+    return list(
+        session.scalars(
+            select(PostAssignment)
+            .where(PostAssignment.person_code == person_code, _held_on(on))
+            .order_by(PostAssignment.unit_code, PostAssignment.post_name)
+        )
+    )
+
+
+def head_posts(session: Session) -> list[str]:
+    return list(
+        session.scalars(
+            select(PostType.name).where(PostType.head_of_unit.is_(True)).order_by(PostType.name)
+        )
+    )
+
+
+def unit_heads(session: Session, *, unit_code: str, on: dt.date) -> list[tuple[Person, str]]:
+    """Holders of the unit's head post(s) on a date, as (person, post name)."""
+    rows = session.execute(
+        select(Person, PostAssignment.post_name)
+        .join(PostAssignment, PostAssignment.person_code == Person.code)
+        .join(PostType, PostType.name == PostAssignment.post_name)
+        .where(
+            PostAssignment.unit_code == unit_code,
+            PostType.head_of_unit.is_(True),
+            _held_on(on),
+        )
+        .order_by(PostAssignment.since, Person.code)
+    )
+    return [(person, post) for person, post in rows.tuples()]
+
+
+def supervisor_chain(
+    session: Session, *, person_code: str, on: dt.date, unit_code: str | None = None
+) -> list[ChainLink]:
+    """The person's superiors on a date, nearest first, up to the top of the tree.
+
+    Within a unit, the holder of the unit's head post supervises everyone else in it; a unit
+    head is supervised by the head of the nearest ancestor unit that has one. The walk starts
+    at ``unit_code`` when given (the unit where a duty is borne), else at the deepest unit where
+    the person holds a post that day, else at the person's home unit. A unit whose head post is
+    vacant that day is skipped, so a vacancy never breaks the chain.
+    """
+    person = get_person_or_raise(session, code=person_code)
+    start = unit_code
+    if start is None:
+        post_units = {a.unit_code for a in posts_of(session, person_code=person_code, on=on)}
+        if post_units:
+            start = max(
+                sorted(post_units), key=lambda code: len(ancestors(session, unit_code=code))
+            )
+        else:
+            start = person.unit_code
+    if start is None:
+        return []
+    chain: list[ChainLink] = []
+    seen = {person.code}
+    for code in [start, *ancestors(session, unit_code=start)]:
+        for head, post in unit_heads(session, unit_code=code, on=on):
+            if head.code in seen:
+                continue
+            unit = get_unit_or_raise(session, code=code)
+            chain.append(
+                ChainLink(
+                    person_code=head.code,
+                    person_name=head.name,
+                    post_name=post,
+                    unit_code=code,
+                    unit_name=unit.name,
+                )
+            )
+            seen.add(head.code)
+            break
+    return chain
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing the organisation (the import's upserts)
+# ---------------------------------------------------------------------------------------------
+
+
+class Change(StrEnum):
+    added = "added"
+    updated = "updated"
+    unchanged = "unchanged"
+
+
+class ChangeCounts(BaseModel):
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def count(self, change: Change) -> None:
+        setattr(self, change.value, getattr(self, change.value) + 1)
+
+    @property
+    def changed(self) -> int:
+        return self.added + self.updated
+
+
+def _apply(row: Base, values: dict[str, Any]) -> Change:
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return Change.updated if changed else Change.unchanged
+
+
+def upsert_unit(
+    session: Session, *, code: str, name: str, kind: UnitKind, parent_code: str | None
+) -> Change:
+    unit = session.get(Unit, code)
+    values: dict[str, Any] = {"name": name, "kind": kind.value, "parent_code": parent_code}
+    if unit is None:
+        session.add(Unit(code=code, **values))
+        return Change.added
+    return _apply(unit, values)
+
+
+def upsert_person(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    unit_code: str | None,
+    party_member: bool | None = None,
+    contacts: dict[str, str] | None = None,
+    tags: list[str] | None = None,
+) -> Change:
+    """Create or update a person. ``None`` leaves a value as it is (the file did not say).
+
+    Contacts merge by channel: an export that has mobiles but no emails keeps known emails.
+    """
+    person = session.get(Person, code)
+    if person is None:
+        session.add(
+            Person(
+                code=code,
+                name=name,
+                unit_code=unit_code,
+                party_member=bool(party_member),
+                contacts=dict(contacts or {}),
+                tags=list(tags or []),
+            )
+        )
+        return Change.added
+    values: dict[str, Any] = {"name": name, "unit_code": unit_code}
+    if party_member is not None:
+        values["party_member"] = party_member
+    if contacts:
+        values["contacts"] = {**person.contacts, **contacts}
+    if tags is not None:
+        values["tags"] = list(tags)
+    return _apply(person, values)
+
+
+def upsert_post_type(session: Session, *, spec: PostTypeSpec) -> Change:
+    post_type = session.get(PostType, spec.name)
+    values = spec.model_dump(exclude={"name"})
+    if post_type is None:
+        session.add(PostType(name=spec.name, **values))
+        return Change.added
+    return _apply(post_type, values)
+
+
+def seed_post_types(session: Session) -> ChangeCounts:
+    """Add the default post types that are missing; post types already present are kept as
+    an admin may have changed them."""
+    counts = ChangeCounts()
+    for spec in DEFAULT_POST_TYPES:
+        if session.get(PostType, spec.name) is None:
+            counts.count(upsert_post_type(session, spec=spec))
+        else:
+            counts.count(Change.unchanged)
+    return counts
+
+
+def find_assignment(
+    session: Session, *, person_code: str, post_name: str, unit_code: str, since: dt.date
+) -> PostAssignment | None:
+    """An assignment by its natural key: a person took a post at a unit on a date."""
+    return session.scalars(
+        select(PostAssignment).where(
+            PostAssignment.person_code == person_code,
+            PostAssignment.post_name == post_name,
+            PostAssignment.unit_code == unit_code,
+            PostAssignment.since == since,
+        )
+    ).first()
+
+
+def upsert_assignment(
+    session: Session,
+    *,
+    person_code: str,
+    post_name: str,
+    unit_code: str,
+    since: dt.date,
+    until: dt.date | None,
+) -> Change:
+    """Keyed by (person, post, unit, since): a re-export that adds a 免职日期 updates ``until``."""
+    assignment = find_assignment(
+        session, person_code=person_code, post_name=post_name, unit_code=unit_code, since=since
+    )
+    if assignment is None:
+        session.add(
+            PostAssignment(
+                person_code=person_code,
+                post_name=post_name,
+                unit_code=unit_code,
+                since=since,
+                until=until,
+            )
+        )
+        return Change.added
+    return _apply(assignment, {"until": until})
