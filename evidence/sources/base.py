@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -82,6 +82,10 @@ class BaseSource(BaseModel, ABC):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # Tabular sources (files, SQL) have a header: a mapped column missing from it is a
+    # configuration error. JSON records may omit empty keys, so there it only warns.
+    fixed_columns: ClassVar[bool] = True
+
     kind: str
     name: str | None = Field(
         default=None,
@@ -116,7 +120,8 @@ class BaseSource(BaseModel, ABC):
         """
         raw_records = list(self.fetch(ctx))
         records, problems = type_records(raw_records, evidence_type, self)
-        if problems and (self.on_error == "fail" or _missing_columns(problems)):
+        errors = [p for p in problems if p.severity == "error"]
+        if errors and (self.on_error == "fail" or _missing_columns(errors)):
             raise UserError(problems)
         # Skipped records are reported as warnings: the import itself went ahead.
         problems = [p.model_copy(update={"severity": "warning"}) for p in problems]
@@ -155,23 +160,35 @@ def type_records(
     problems: list[Problem] = []
     records: list[TypedRecord] = []
     required = set(evidence_type.key)  # an explicit natural key must be present
-    absent: dict[str, str] = {}  # field -> column missing from every record so far
+    absent: dict[str, str] = {}  # field -> column missing from every record
     if raw_records:
         for name in evidence_type.fields:
             column = source.column_for(name)
             if not any(lookup(r.values, column)[0] for r in raw_records):
                 absent[name] = column
+        seen = sorted({str(k) for r in raw_records[:50] for k in r.values})
         for name, column in absent.items():
-            seen = sorted({str(k) for r in raw_records[:50] for k in r.values})
+            if source.fixed_columns:
+                message = f"{_MISSING_COLUMN} {column!r} for field {name!r}"
+                severity: Literal["error", "warning"] = "error"
+            else:
+                message = (
+                    f"所有记录都没有 {column!r}，字段 {name!r} 为空 / no record has {column!r}; "
+                    f"field {name!r} is empty"
+                )
+                severity = "warning"
             problems.append(
                 Problem(
-                    message=f"{_MISSING_COLUMN} {column!r} for field {name!r}",
-                    location=raw_records[0].location.model_copy(update={"line": None}),
+                    message=message,
+                    location=raw_records[0].location.model_copy(
+                        update={"line": None, "column": None}
+                    ),
                     field=name,
                     hint="columns present: " + ", ".join(seen) + " (fix `map`)",
+                    severity=severity,
                 )
             )
-        if absent:
+        if problems and source.fixed_columns:
             return [], problems
     for raw in raw_records:
         typed: dict[str, Value] = {}

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
 import httpx
@@ -123,6 +123,8 @@ class HttpSource(BaseSource):
       map: {unit: orgCode, kind: meetingType, held_on: meetingDate}
     ```
     """
+
+    fixed_columns: ClassVar[bool] = False
 
     kind: Literal["http"] = "http"
     url: str | None = None

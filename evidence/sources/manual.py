@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import ClassVar, Literal
 
 from evidence.sources.base import BaseSource, FetchContext, RawRecord
 
@@ -17,6 +17,8 @@ class ManualSource(BaseSource):
     source: {kind: manual}
     ```
     """
+
+    fixed_columns: ClassVar[bool] = False
 
     kind: Literal["manual"] = "manual"
 
