@@ -21,6 +21,7 @@ from sqlalchemy import (
     Index,
     String,
     and_,
+    func,
     literal,
     or_,
     select,
@@ -492,3 +493,56 @@ def upsert_assignment(
         )
         return Change.added
     return _apply(assignment, {"until": until})
+
+
+# ---------------------------------------------------------------------------------------------
+# Overview
+# ---------------------------------------------------------------------------------------------
+
+
+class OrgSummary(BaseModel):
+    """Counts that tell at a glance whether an import looks right."""
+
+    on: dt.date
+    units_by_kind: dict[str, int]
+    people: int
+    party_members: int
+    posts_by_type: dict[str, int]  # assignments held on ``on``
+    roots: list[str]
+
+
+def roots(session: Session) -> list[str]:
+    return list(
+        session.scalars(select(Unit.code).where(Unit.parent_code.is_(None)).order_by(Unit.code))
+    )
+
+
+def summary(session: Session, *, on: dt.date) -> OrgSummary:
+    by_kind = session.execute(select(Unit.kind, func.count()).group_by(Unit.kind)).tuples()
+    order = {kind.value: index for index, kind in enumerate(UnitKind)}
+    posts = session.execute(
+        select(PostAssignment.post_name, func.count())
+        .where(_held_on(on))
+        .group_by(PostAssignment.post_name)
+    ).tuples()
+    post_order = {spec.name: index for index, spec in enumerate(DEFAULT_POST_TYPES)}
+    return OrgSummary(
+        on=on,
+        units_by_kind=dict(sorted(by_kind, key=lambda kv: (order.get(kv[0], 99), kv[0]))),
+        people=session.scalar(select(func.count()).select_from(Person)) or 0,
+        party_members=session.scalar(
+            select(func.count()).select_from(Person).where(Person.party_member.is_(True))
+        )
+        or 0,
+        posts_by_type=dict(sorted(posts, key=lambda kv: (post_order.get(kv[0], 99), kv[0]))),
+        roots=roots(session),
+    )
+
+
+def post_order(session: Session) -> dict[str, int]:
+    """Display order of post types: heads first, then the defaults' order, then by name."""
+    names = session.scalars(select(PostType.name)).all()
+    heads = set(head_posts(session))
+    default = {spec.name: index for index, spec in enumerate(DEFAULT_POST_TYPES)}
+    ranked = sorted(names, key=lambda n: (n not in heads, default.get(n, len(default)), n))
+    return {name: index for index, name in enumerate(ranked)}

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from dualduty.cli import db
+from dualduty.cli import db, demo, org
 from dualduty.cli.console import err_console
 from dualduty.errors import DualdutyError
 
@@ -18,6 +18,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(org.app, name="org")
+app.add_typer(demo.app, name="demo")
 
 
 def main() -> None:

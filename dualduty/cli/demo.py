@@ -1,0 +1,86 @@
+"""``dualduty demo``: a working system from nothing, on the bundled sample company.
+
+One function per step, each in its own transaction, so the demo can grow (gather sample
+evidence, run an inspection, escalate, review) by adding a function and a line in ``run``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import Engine
+
+from dualduty.cli.console import out
+from dualduty.cli.org import org_trees, parse_on, print_report
+from dualduty.demo import SAMPLE_COMPANY, load_sample_company
+from evidence.orgfiles import ImportReport
+from models import migrate, org
+from models.org import UNIT_KIND_LABELS, UnitKind
+from models.session import get_engine, session_scope
+
+app = typer.Typer(
+    help="演示 / demo: set up the sample company and show it.",
+    invoke_without_command=True,
+)
+
+
+@app.callback()
+def demo(
+    ctx: typer.Context,
+    on: Annotated[
+        str | None, typer.Option("--on", help="日期 / as of date (default: today)")
+    ] = None,
+) -> None:
+    """示例公司演示 / set up the sample coal-mining group and show its organisation."""
+    if ctx.invoked_subcommand is not None:
+        return
+    run(get_engine(), on=parse_on(on))
+
+
+def run(engine: Engine, *, on: dt.date) -> None:
+    upgrade_database(engine)
+    import_sample(engine)
+    show_summary(engine, on=on)
+
+
+def upgrade_database(engine: Engine) -> None:
+    out.rule("1. 数据库 / database")
+    migrate.upgrade(engine)
+    out.print(
+        f"数据库已就绪 / schema at {migrate.current_revision(engine)} "
+        f"({engine.url.render_as_string(hide_password=True)})"
+    )
+
+
+def import_sample(engine: Engine) -> ImportReport:
+    out.rule("2. 示例公司 / sample company: 北辰煤业集团有限公司")
+    with session_scope(engine) as session:
+        report = load_sample_company(session)
+    print_report(report, dry_run=False)
+    return report
+
+
+def show_summary(engine: Engine, *, on: dt.date) -> None:
+    out.rule(f"3. 组织概览 / organisation on {on.isoformat()}")
+    with session_scope(engine) as session:
+        summary = org.summary(session, on=on)
+        trees = org_trees(session, root=SAMPLE_COMPANY, on=on, depth=1)
+    units = Table(title="单位 / units", title_justify="left")
+    units.add_column("类型 / kind")
+    units.add_column("数量 / count", justify="right")
+    for kind, count in summary.units_by_kind.items():
+        label = UNIT_KIND_LABELS[UnitKind(kind)] if kind in set(UnitKind) else kind
+        units.add_row(f"{label} / {kind}", str(count))
+    out.print(units)
+    out.print(f"人员 / people: {summary.people}（党员 / party members: {summary.party_members}）")
+    posts = Table(title="在任职务 / posts held", title_justify="left")
+    posts.add_column("职务 / post")
+    posts.add_column("人数 / holders", justify="right")
+    for post, count in summary.posts_by_type.items():
+        posts.add_row(post, str(count))
+    out.print(posts)
+    for tree in trees:
+        out.print(tree)
