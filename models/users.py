@@ -17,14 +17,17 @@ import datetime as dt
 import hashlib
 import secrets
 from enum import StrEnum
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Boolean, ForeignKey, Index, String, delete, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from dualduty.errors import ConflictError, NotFoundError, UserError
 from dualduty.settings import get_settings
+from models import org
 from models.base import Base
 from models.org import Unit
 
@@ -279,21 +282,12 @@ def list_users(session: Session) -> list[User]:
 # --- the unit tree ---------------------------------------------------------------------------
 
 
-def unit_ancestors(session: Session, *, unit_code: str) -> list[str]:
-    """``unit_code`` and every unit above it, nearest first. Stops on a cycle rather than
-    looping forever on bad org data."""
-    chain: list[str] = []
-    current: str | None = unit_code
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = session.scalar(select(Unit.parent_code).where(Unit.code == current))
-    return chain
-
-
 def inspectors_for_unit(session: Session, *, unit_code: str) -> list[User]:
     """Active inspectors whose jurisdiction subtree contains ``unit_code``, nearest
     jurisdiction first (the inspector closest to the unit is the natural first recipient)."""
-    chain = unit_ancestors(session, unit_code=unit_code)
+    if org.get_unit(session, code=unit_code) is None:
+        return []
+    chain = [unit_code, *org.ancestors(session, unit_code=unit_code)]
     users = session.scalars(
         select(User).where(
             User.role == Role.inspector.value,
@@ -475,3 +469,169 @@ def close_web_session(session: Session, *, plaintext: str) -> None:
 def prune_web_sessions(session: Session, *, now: dt.datetime) -> int:
     result = session.execute(delete(WebSession).where(WebSession.expires_at <= now))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- recusal (回避) --------------------------------------------------------------------------
+
+
+class RecusalKind(StrEnum):
+    self_ = "self"  # the inspector is the subject or the bearer
+    leads_unit = "leads_unit"  # the inspector holds the head post of the unit or one above it
+    superior = "superior"  # the bearer is in the inspector's supervisory chain
+    subordinate = "subordinate"  # the inspector is in the bearer's supervisory chain
+    relative = "relative"  # the subject or bearer is the inspector's declared relative
+
+
+class RecusalReason(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: RecusalKind
+    message: str  # 中文 / English, shown on the case page
+
+
+class RelativesLookup(Protocol):
+    """Declared relatives of a person on a date (personal-matters reports, B12).
+
+    A seam: the evidence store's declarations will answer it; until then nothing is declared.
+    """
+
+    def __call__(self, session: Session, *, person_code: str, on: dt.date) -> set[str]: ...
+
+
+def no_declared_relatives(session: Session, *, person_code: str, on: dt.date) -> set[str]:
+    return set()
+
+
+class RecusalSubject(BaseModel):
+    """What a case is about, as far as recusal needs to know."""
+
+    model_config = ConfigDict(frozen=True)
+
+    unit_code: str | None
+    subject_kind: str  # rules.findings.SubjectKind value
+    subject_id: str
+    bearer_person: str | None
+    on: list[dt.date]  # the dates that matter: the period the duty was borne in, and today
+
+
+class RecusalCheck:
+    """Answers "must this user stay out of this case?" for many cases in one request.
+
+    The user's side (units they lead, their superiors, their declared relatives) is looked up
+    once per date and reused, so a queue page of fifty cases costs a handful of queries.
+    Only a user linked to a person can be recused: without ``person_code`` there is nothing to
+    compare, which is why inspectors should always be linked (``users add --person``).
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        user: User,
+        relatives: RelativesLookup = no_declared_relatives,
+    ) -> None:
+        self._session = session
+        self._relatives = relatives
+        person = user.person_code
+        self._me = person if person and org.get_person(session, code=person) else None
+        self._led: dict[dt.date, dict[str, str]] = {}
+        self._superiors: dict[dt.date, set[str]] = {}
+        self._related: dict[dt.date, set[str]] = {}
+        self._above: dict[str, list[str]] = {}
+
+    def _units_led(self, me: str, day: dt.date) -> dict[str, str]:
+        """Unit code -> head post the user held there on ``day``."""
+        if day not in self._led:
+            heads = set(org.head_posts(self._session))
+            self._led[day] = {
+                a.unit_code: a.post_name
+                for a in org.posts_of(self._session, person_code=me, on=day)
+                if a.post_name in heads
+            }
+        return self._led[day]
+
+    def _my_superiors(self, me: str, day: dt.date) -> set[str]:
+        if day not in self._superiors:
+            chain = org.supervisor_chain(self._session, person_code=me, on=day)
+            self._superiors[day] = {link.person_code for link in chain}
+        return self._superiors[day]
+
+    def _my_relatives(self, me: str, day: dt.date) -> set[str]:
+        if day not in self._related:
+            self._related[day] = self._relatives(self._session, person_code=me, on=day)
+        return self._related[day]
+
+    def _unit_and_above(self, unit_code: str) -> list[str]:
+        if unit_code not in self._above:
+            known = org.get_unit(self._session, code=unit_code) is not None
+            above = org.ancestors(self._session, unit_code=unit_code) if known else []
+            self._above[unit_code] = [unit_code, *above]
+        return self._above[unit_code]
+
+    def reasons(self, subject: RecusalSubject) -> list[RecusalReason]:
+        """Why the user must not decide about ``subject``; empty when they may."""
+        me = self._me
+        if me is None:
+            return []
+        people = {subject.bearer_person} if subject.bearer_person else set()
+        if subject.subject_kind == "person":
+            people.add(subject.subject_id)
+        found: dict[RecusalKind, RecusalReason] = {}
+
+        def add(kind: RecusalKind, message: str) -> None:
+            found.setdefault(kind, RecusalReason(kind=kind, message=message))
+
+        if me in people:
+            add(RecusalKind.self_, "本人为案件当事人或责任人 / you are the subject or the bearer")
+        others = people - {me}
+        for day in subject.on:
+            # Leading the unit or one above it also covers "the inspector supervises the
+            # bearer": a supervisor chain is made of exactly those head posts.
+            if subject.unit_code:
+                led = self._units_led(me, day)
+                for code in self._unit_and_above(subject.unit_code):
+                    if code in led:
+                        add(
+                            RecusalKind.leads_unit,
+                            f"本人{day:%Y-%m-%d}担任 {code} {led[code]} / you held the head "
+                            f"post {led[code]} of {code} on {day:%Y-%m-%d}",
+                        )
+            else:
+                for person in others:
+                    if org.get_person(self._session, code=person) is None:
+                        continue
+                    chain = org.supervisor_chain(self._session, person_code=person, on=day)
+                    if me in {link.person_code for link in chain}:
+                        add(
+                            RecusalKind.subordinate,
+                            f"本人是当事人 {person} 的上级 / you supervise {person}",
+                        )
+            for person in sorted(others & self._my_superiors(me, day)):
+                add(
+                    RecusalKind.superior,
+                    f"当事人 {person} 是本人的上级 / {person} is in your supervisory chain",
+                )
+            for person in sorted(others & self._my_relatives(me, day)):
+                add(
+                    RecusalKind.relative,
+                    f"当事人 {person} 是本人申报的亲属 / {person} is your declared relative",
+                )
+        return list(found.values())
+
+
+def eligible_inspectors(
+    session: Session,
+    *,
+    subject: RecusalSubject,
+    relatives: RelativesLookup = no_declared_relatives,
+) -> list[User]:
+    """The inspectors a case routes to: those whose jurisdiction covers its unit and who are
+    not recused, nearest jurisdiction first. Escalation steps addressed to "the inspectors"
+    use this, so a recused inspector is never asked to act."""
+    if subject.unit_code is None:
+        return []
+    return [
+        user
+        for user in inspectors_for_unit(session, unit_code=subject.unit_code)
+        if not RecusalCheck(session, user=user, relatives=relatives).reasons(subject)
+    ]

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from dualduty.cli import db, demo, org
+from dualduty.cli import db, demo, org, serve, users
 from dualduty.cli.console import err_console
 from dualduty.errors import DualdutyError
 
@@ -20,6 +20,8 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(org.app, name="org")
 app.add_typer(demo.app, name="demo")
+app.add_typer(users.app, name="users")
+app.command("serve")(serve.serve)
 
 
 def main() -> None:

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import socket
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
+import httpx
 import pytest
+import uvicorn
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from dualduty.settings import get_settings
+from console.app import create_app
+from dualduty.settings import Settings, get_settings
 from models import users
 from models.org import Person, PostAssignment, PostType, Unit
 
@@ -99,3 +109,79 @@ def add_user(
         jurisdiction=jurisdiction,
         person_code=person_code,
     )
+
+
+# --- a real console on a loopback port -------------------------------------------------------
+
+
+def console_settings(engine: Engine, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": engine.url.render_as_string(hide_password=False),
+        "secret_key": "test-secret-key-0123456789abcdef",
+        "password_hash_time_cost": 1,
+        "password_hash_memory_kib": 8,
+        "upload_max_mb": 0.25,
+    }
+    return Settings(**(values | overrides))
+
+
+@contextmanager
+def running_console(engine: Engine, settings: Settings) -> Iterator[str]:
+    """uvicorn serving the console in a thread, as ``dualduty serve`` does; yields its URL."""
+    app = create_app(settings=settings, engine=engine)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("console did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture
+def console_url(engine: Engine) -> Iterator[str]:
+    with running_console(engine, console_settings(engine)) as url:
+        yield url
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "page has no CSRF field"
+    return match.group(1)
+
+
+def login(client: httpx.Client, username: str, password: str = PASSWORD) -> httpx.Response:
+    page = client.get("/login")
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_from(page.text)},
+    )
+
+
+@contextmanager
+def logged_in(base_url: str, username: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        response = login(client, username)
+        assert response.status_code == 303, response.text
+        yield client

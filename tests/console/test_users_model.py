@@ -122,3 +122,78 @@ def test_failures_count_per_user_since_last_success_and_per_ip(session: Session)
     assert users.recent_failures(session, username="u", ip="10.0.0.1", since=since) == (1, 4)
     assert users.recent_failures(session, username="v", ip="10.0.0.9", since=since) == (1, 0)
     assert users.prune_login_attempts(session, before=NOW + 2 * minute) == 2
+
+
+DAY = dt.date(2026, 3, 31)
+
+
+def _subject(unit: str | None, bearer: str | None, *, person: str | None = None):
+    return users.RecusalSubject(
+        unit_code=unit,
+        subject_kind="person" if person else "unit",
+        subject_id=person or unit or "",
+        bearer_person=bearer,
+        on=[DAY],
+    )
+
+
+class DeclaredRelatives:
+    """A real lookup over a fixed declaration table (what evidence declarations will provide)."""
+
+    def __init__(self, table: dict[str, set[str]]) -> None:
+        self.table = table
+
+    def __call__(self, session: Session, *, person_code: str, on: dt.date) -> set[str]:
+        return self.table.get(person_code, set())
+
+
+def test_recusal_reasons_cover_self_lead_chain_and_relatives(session: Session) -> None:
+    seed_org(session)
+    insp1 = add_user(session, "insp1", Role.inspector, jurisdiction="M1", person_code="P-INSP1")
+    insp2 = add_user(session, "insp2", Role.inspector, jurisdiction="M1", person_code="P-INSP2")
+    head = add_user(session, "head", Role.inspector, jurisdiction="G", person_code="P-HEAD-M1")
+    unlinked = add_user(session, "nobody", Role.inspector, jurisdiction="M1")
+    relatives = DeclaredRelatives({"P-INSP2": {"P-SEC-B1"}})
+
+    def kinds(user: users.User, subject: users.RecusalSubject) -> set[str]:
+        check = users.RecusalCheck(session, user=user, relatives=relatives)
+        return {reason.kind.value for reason in check.reasons(subject)}
+
+    branch_case = _subject("B1", "P-SEC-B1")
+    assert kinds(insp1, branch_case) == set()
+    assert kinds(insp2, branch_case) == {"relative"}
+    assert kinds(head, branch_case) == {"leads_unit"}  # M1 is above B1
+    assert kinds(unlinked, branch_case) == set()
+
+    mine_case = _subject("M1", "P-HEAD-M1")
+    assert kinds(insp1, mine_case) == {"superior"}  # 王矿长 heads insp1's unit
+    assert kinds(head, mine_case) == {"self", "leads_unit"}
+
+    about_insp1 = _subject("M1", None, person="P-INSP1")
+    assert kinds(insp1, about_insp1) == {"self"}
+    assert kinds(insp2, about_insp1) == set()
+
+    # Before the head took office the lead no longer applies.
+    early = users.RecusalSubject(
+        unit_code="B1",
+        subject_kind="unit",
+        subject_id="B1",
+        bearer_person=None,
+        on=[dt.date(2019, 6, 30)],
+    )
+    assert kinds(head, early) == set()
+
+
+def test_recused_inspectors_are_routed_around(session: Session) -> None:
+    seed_org(session)
+    add_user(session, "insp1", Role.inspector, jurisdiction="M1", person_code="P-INSP1")
+    add_user(session, "insp2", Role.inspector, jurisdiction="M1", person_code="P-INSP2")
+    add_user(session, "g", Role.inspector, jurisdiction="G", person_code="P-INSP3")
+    mine_case = _subject("M1", "P-HEAD-M1")
+    routed = users.eligible_inspectors(session, subject=mine_case)
+    # insp1 and insp2 both report to 王矿长 (home unit M1), so the case goes up to the group.
+    assert [u.username for u in routed] == ["g"]
+    branch_case = _subject("B1", "P-SEC-B1")
+    relatives = DeclaredRelatives({"P-INSP1": {"P-SEC-B1"}})
+    routed = users.eligible_inspectors(session, subject=branch_case, relatives=relatives)
+    assert [u.username for u in routed] == ["insp2", "g"]

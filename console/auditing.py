@@ -1,0 +1,64 @@
+"""The console's entries in the audit log: logins, failed logins, denied access, views,
+decisions, comments.
+
+``record`` writes inside the request's transaction (a decision and its audit entry land
+together). ``record_now`` writes in a transaction of its own, for events whose request fails:
+a denied access or a failed login must be on record even though nothing else is saved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from console.deps import ConsoleState
+from models import audit
+from models.base import utcnow
+
+
+def actor_of(username: str) -> str:
+    return f"user:{username}"
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: str | int,
+    detail: dict[str, Any],
+    now: dt.datetime,
+) -> None:
+    audit.record(
+        session,
+        actor=actor_of(actor),
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        detail=detail,
+        now=now,
+    )
+
+
+def record_now(
+    state: ConsoleState,
+    *,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: str | int,
+    detail: dict[str, Any],
+) -> None:
+    with state.sessions.begin() as session:
+        record(
+            session,
+            actor=actor,
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            detail=detail,
+            now=utcnow(),
+        )

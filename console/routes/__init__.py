@@ -1,0 +1,1 @@
+"""One module per area of the console: auth, the case pages, the JSON API."""
