@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         default=None,
         description="Extra holidays/workdays (YAML) for years the calendar library does not know.",
     )
+    # Notification channels (issue #5). Secrets are not here: the file names their env vars.
+    channels_file: Path = Field(
+        default=Path("channels.yaml"),
+        description="Channels file (YAML). Missing at the default path: the in-app inbox only.",
+    )
     # Console accounts and sessions (issue #6). Tests lower the argon2 cost to stay fast.
     password_hash_time_cost: int = Field(default=3, ge=1, description="argon2id iterations.")
     password_hash_memory_kib: int = Field(

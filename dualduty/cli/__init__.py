@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from dualduty.cli import db, demo, org, serve, users
+from dualduty.cli import db, demo, notify, org, serve, users
 from dualduty.cli.console import err_console
 from dualduty.errors import DualdutyError
 
@@ -21,6 +21,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(org.app, name="org")
 app.add_typer(demo.app, name="demo")
 app.add_typer(users.app, name="users")
+app.add_typer(notify.app, name="notify")
 app.command("serve")(serve.serve)
 
 
