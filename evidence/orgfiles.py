@@ -221,7 +221,7 @@ def load_mapping(path: Path | None) -> OrgMapping:
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = {**merged[key], **value}
         elif isinstance(value, list) and key == "ignore":
-            merged[key] = [*merged[key], *value]
+            merged[key] = list(dict.fromkeys([*merged[key], *value]))
         else:
             merged[key] = value
     try:
