@@ -1,0 +1,76 @@
+"""The job store holds exactly the configured jobs, and re-syncing never drops a pending catch-up."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
+
+from rules.periods import PeriodKind
+from workflows.scheduler import ESCALATE_JOB_ID, SchedulerOptions, build_scheduler, sync_jobs
+from workflows.schedules import ScheduledInspection
+
+ITEM = ScheduledInspection(
+    pack="/packs/branch-meetings.yaml",
+    pack_name="branch-meetings",
+    cron="0 6 5 * *",
+    timezone="Asia/Shanghai",
+    period=PeriodKind.month,
+    offset=-1,
+    scope=None,
+)
+OPTIONS = SchedulerOptions(escalate_every_minutes=30)
+
+
+@pytest.fixture
+def paused(engine: Engine) -> Iterator[BackgroundScheduler]:
+    scheduler = build_scheduler(engine, OPTIONS)
+    scheduler.start(paused=True)
+    yield scheduler
+    scheduler.shutdown(wait=False)
+
+
+def test_jobs_follow_the_configuration(paused: BackgroundScheduler) -> None:
+    assert sorted(sync_jobs(paused, [ITEM], OPTIONS)) == sorted([ITEM.job_id, ESCALATE_JOB_ID])
+    job = paused.get_job(ITEM.job_id)
+    assert job is not None
+    assert job.kwargs == {
+        "pack": ITEM.pack,
+        "scope": None,
+        "period": "month",
+        "offset": -1,
+        "timezone": "Asia/Shanghai",
+    }
+    local = job.next_run_time.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    assert (local.day, local.hour, local.minute) == (5, 6, 0)
+
+    # Unchanged configuration: nothing is rewritten.
+    assert sync_jobs(paused, [ITEM], OPTIONS) == []
+
+    # A new cron replaces the job; a pack no longer configured loses its job.
+    moved = ITEM.model_copy(update={"cron": "30 7 6 * *"})
+    assert sync_jobs(paused, [moved], OPTIONS) == [ITEM.job_id]
+    assert sync_jobs(paused, [], OPTIONS) == []
+    assert [j.id for j in paused.get_jobs()] == [ESCALATE_JOB_ID]
+
+
+def test_a_missed_run_survives_a_restart_with_the_same_configuration(engine: Engine) -> None:
+    first = build_scheduler(engine, OPTIONS)
+    first.start(paused=True)
+    sync_jobs(first, [ITEM], OPTIONS)
+    missed = dt.datetime.now(dt.UTC) - dt.timedelta(hours=5)
+    first.modify_job(ITEM.job_id, next_run_time=missed)
+    first.shutdown(wait=False)
+
+    second = build_scheduler(engine, OPTIONS)
+    second.start(paused=True)
+    try:
+        assert sync_jobs(second, [ITEM], OPTIONS) == []
+        job = second.get_job(ITEM.job_id)
+        assert job is not None
+        assert abs(job.next_run_time - missed) < dt.timedelta(seconds=1)
+    finally:
+        second.shutdown(wait=False)
