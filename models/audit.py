@@ -24,7 +24,7 @@ import datetime as dt
 import decimal
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -147,6 +147,61 @@ def _lock_head(session: Session) -> AuditHead:
     return head
 
 
+class AuditDraft(BaseModel):
+    """An entry to append with ``record_many`` (many entries, one lock, one flush)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: str
+    detail: dict[str, Any] = {}
+
+
+def record_many(
+    session: Session, *, drafts: Sequence[AuditDraft], now: dt.datetime
+) -> list[AuditEntry]:
+    """Append entries in order under one lock: a reconcile of 100,000 cases stays one pass."""
+    if not drafts:
+        return []
+    at = now.astimezone(dt.UTC)
+    head = _lock_head(session)
+    seq, prev = head.seq, head.hash
+    added = []
+    for draft in drafts:
+        seq += 1
+        plain = canonical_detail(draft.detail)
+        digest = entry_hash(
+            seq=seq,
+            at=at,
+            actor=draft.actor,
+            action=draft.action,
+            subject_type=draft.subject_type,
+            subject_id=draft.subject_id,
+            detail=plain,
+            prev_hash=prev,
+        )
+        added.append(
+            AuditEntry(
+                seq=seq,
+                at=at,
+                actor=draft.actor,
+                action=draft.action,
+                subject_type=draft.subject_type,
+                subject_id=draft.subject_id,
+                detail=plain,
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
+        prev = digest
+    head.seq, head.hash = seq, prev
+    session.add_all(added)
+    session.flush()
+    return added
+
+
 def record(
     session: Session,
     *,
@@ -158,35 +213,14 @@ def record(
     now: dt.datetime,
 ) -> AuditEntry:
     """Append one entry. It becomes visible, and the lock is released, when the caller commits."""
-    plain = canonical_detail(detail)
-    at = now.astimezone(dt.UTC)
-    head = _lock_head(session)
-    seq = head.seq + 1
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
+    draft = AuditDraft(
         actor=actor,
         action=action,
         subject_type=subject_type,
         subject_id=str(subject_id),
-        detail=plain,
-        prev_hash=head.hash,
+        detail=canonical_detail(detail),
     )
-    entry.hash = entry_hash(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        subject_type=subject_type,
-        subject_id=str(subject_id),
-        detail=plain,
-        prev_hash=head.hash,
-    )
-    head.seq = seq
-    head.hash = entry.hash
-    session.add(entry)
-    session.flush()
-    return entry
+    return record_many(session, drafts=[draft], now=now)[0]
 
 
 class BreakKind(StrEnum):

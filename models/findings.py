@@ -1,0 +1,123 @@
+"""Stored findings: what each inspection concluded, kept so a case can show why it exists.
+
+Rows are deduplicated by content: an inspection that re-runs with the same verdict, explanation,
+evidence and pack version adds no row, so re-running is free and the table grows only when
+something actually changed. ``inspection_id`` names the run that first produced the row.
+The pydantic ``rules.findings.Finding`` stays the one definition of a finding; this table only
+stores it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models.base import Base
+from rules.findings import Finding, Severity, Side, SubjectKind, Verdict
+
+_LOOKUP_CHUNK = 500
+
+
+class StoredFinding(Base):
+    __tablename__ = "findings"
+    __table_args__ = (
+        UniqueConstraint("content_hash"),
+        Index("ix_findings__key", "rule_id", "subject_id", "period", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    inspection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inspection_runs.id", ondelete="SET NULL"), index=True
+    )
+    recorded_at: Mapped[dt.datetime]
+    pack: Mapped[str] = mapped_column(String(100))
+    pack_version: Mapped[str] = mapped_column(String(64))
+    rule_id: Mapped[str] = mapped_column(String(100))
+    period: Mapped[str] = mapped_column(String(16))
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(128))
+    unit_code: Mapped[str | None] = mapped_column(String(64))
+    verdict: Mapped[str] = mapped_column(String(16))
+    side: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    ladder: Mapped[str | None] = mapped_column(String(64))
+    bearer_person: Mapped[str | None] = mapped_column(String(64))
+    bearer_post: Mapped[str | None] = mapped_column(String(64))
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    evidence_ids: Mapped[list[int]] = mapped_column(default=list)
+
+    def to_finding(self) -> Finding:
+        return Finding(
+            pack=self.pack,
+            pack_version=self.pack_version,
+            rule_id=self.rule_id,
+            period=self.period,
+            subject_kind=SubjectKind(self.subject_kind),
+            subject_id=self.subject_id,
+            unit_code=self.unit_code,
+            verdict=Verdict(self.verdict),
+            side=Side(self.side),
+            severity=Severity(self.severity),
+            ladder=self.ladder,
+            bearer_person=self.bearer_person,
+            bearer_post=self.bearer_post,
+            explanation=self.explanation,
+            evidence_ids=list(self.evidence_ids),
+        )
+
+
+def content_hash(finding: Finding) -> str:
+    """SHA-256 of the finding's canonical JSON; evidence order does not matter."""
+    data = finding.model_dump(mode="json")
+    data["evidence_ids"] = sorted(set(finding.evidence_ids))
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def store(
+    session: Session, *, findings: Iterable[Finding], inspection_id: int | None, now: dt.datetime
+) -> dict[str, StoredFinding]:
+    """Store findings not seen before; return every input's row by content hash."""
+    by_hash = {content_hash(f): f for f in findings}
+    rows: dict[str, StoredFinding] = {}
+    hashes = list(by_hash)
+    for start in range(0, len(hashes), _LOOKUP_CHUNK):
+        chunk = hashes[start : start + _LOOKUP_CHUNK]
+        for row in session.scalars(
+            select(StoredFinding).where(StoredFinding.content_hash.in_(chunk))
+        ):
+            rows[row.content_hash] = row
+    new = [
+        StoredFinding(
+            content_hash=digest,
+            inspection_id=inspection_id,
+            recorded_at=now,
+            pack=f.pack,
+            pack_version=f.pack_version,
+            rule_id=f.rule_id,
+            period=f.period,
+            subject_kind=f.subject_kind.value,
+            subject_id=f.subject_id,
+            unit_code=f.unit_code,
+            verdict=f.verdict.value,
+            side=f.side.value,
+            severity=f.severity.value,
+            ladder=f.ladder,
+            bearer_person=f.bearer_person,
+            bearer_post=f.bearer_post,
+            explanation=f.explanation,
+            evidence_ids=sorted(set(f.evidence_ids)),
+        )
+        for digest, f in by_hash.items()
+        if digest not in rows
+    ]
+    session.add_all(new)
+    session.flush()
+    rows.update({row.content_hash: row for row in new})
+    return rows
