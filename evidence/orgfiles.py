@@ -320,7 +320,7 @@ class ImportReport(BaseModel):
 # ---------------------------------------------------------------------------------------------
 
 PARTY_YES = {"中共党员", "中共预备党员", "中国共产党党员", "中国共产党预备党员", "党员", "预备党员"}
-NON_PARTY = {"群众", "共青团员", "团员", "无党派", "无党派人士", "无党派民主人士"}
+NON_PARTY = {"群众", "共青团员", "团员", "无党派", "无党派人士", "无党派民主人士", "民主人士"}
 # Members of the eight democratic parties are not CPC members even though "党员" is in the text.
 DEMOCRATIC_PARTIES = ("民革", "民盟", "民建", "民进", "农工", "致公", "九三", "台盟")
 
@@ -358,6 +358,11 @@ class _Parsed:
     posts: list[PostRow] = field(default_factory=list)
     # One flag per row that has a problem, keyed by its location: a row is skipped as a whole.
     bad: set[Location] = field(default_factory=set)
+    # Codes of unit and person rows too broken to parse, so that rows referring to them are
+    # told why rather than that the unit or person does not exist.
+    unparsed: dict[Kind, dict[str, Location]] = field(
+        default_factory=lambda: {Kind.units: {}, Kind.people: {}}
+    )
 
 
 def _intended(kind: Kind, present: dict[Kind, dict[str, str]]) -> bool:
@@ -499,10 +504,16 @@ def _parse_unit(reader: _RowReader, mapping: OrgMapping) -> UnitRow | None:
             reader.fail(
                 "kind",
                 f"未知的单位类型 / unknown unit kind {kind_text!r}",
-                hint=(_suggest(kind_text, mapping.unit_kinds) or "")
-                + "; 可用 / known: "
-                + ", ".join(f"{label} ({k})" for k, label in UNIT_KIND_LABELS.items())
-                + "; 其他叫法在映射的 unit_kinds 中声明 / declare other names under unit_kinds",
+                hint="; ".join(
+                    part
+                    for part in (
+                        _suggest(kind_text, mapping.unit_kinds),
+                        "可用 / known: "
+                        + ", ".join(f"{label} ({k})" for k, label in UNIT_KIND_LABELS.items()),
+                        "其他叫法在映射的 unit_kinds 中声明 / declare other names under unit_kinds",
+                    )
+                    if part
+                ),
             )
     if not reader.ok or code is None or name is None or kind is None:
         return None
@@ -636,9 +647,10 @@ class _Checker:
         by_name: dict[str, set[str]] = defaultdict(set)
         for code, name in by_code.items():
             by_name[name].add(code)
+        broken = set() if self.skip else set(self.parsed.unparsed[Kind.units])
 
         def resolve(ref: str) -> str | None:
-            if ref in by_code:
+            if ref in by_code or ref in broken:
                 return ref
             codes = by_name.get(ref, set())
             return next(iter(codes)) if len(codes) == 1 else None
@@ -655,11 +667,18 @@ class _Checker:
                 "同名单位有多个，请填单位编码 / several units have this name; use the code: "
                 + ", ".join(sorted(by_name))
             )
-        elif ref in unit_names:
-            hint = "该单位本行被跳过 / that unit's own row is skipped"
+        elif own := self.own_row(Kind.units, ref):
+            hint = f"该单位本行有错被跳过 / that unit's own row is skipped: {own}"
         else:
             hint = _suggest(ref, list(unit_names) + list(unit_names.values()))
         self.fail(location, field, f"{what}不存在 / {what} {ref!r} does not exist", hint=hint)
+
+    def own_row(self, kind: Kind, code: str) -> str | None:
+        """Where the bad row that defines ``code`` is, if there is one."""
+        if code in self.parsed.unparsed[kind]:
+            return _where(self.parsed.unparsed[kind][code])
+        rows: list[Any] = self.parsed.units if kind == Kind.units else self.parsed.people
+        return next((_where(r.location) for r in rows if r.code == code), None)
 
     def check_units(self) -> None:
         self.duplicates(self.parsed.units, lambda r: r.code, "单位编码")
@@ -747,8 +766,10 @@ class _Checker:
     def check_posts(self, single_holder: set[str]) -> None:
         self.duplicates(self.parsed.posts, lambda r: r.key, "任职")
         resolve = self.unit_resolver()
-        people = {p.code: p.name for p in self.db_people.values()}
+        people: dict[str, str | None] = {p.code: p.name for p in self.db_people.values()}
         people.update({r.code: r.name for r in self.usable(self.parsed.people)})
+        if not self.skip:
+            people.update({code: None for code in self.parsed.unparsed[Kind.people]})
         for row in self.good(self.parsed.posts):
             unit = resolve(row.unit_code)
             if unit is None:
@@ -760,10 +781,18 @@ class _Checker:
                     row.location,
                     "工号",
                     f"人员不存在 / no person with 工号 {row.person_code!r}",
-                    hint=_suggest(row.person_code, people)
-                    or "先导入人员 / import the people file with it",
+                    hint=(
+                        f"该人员本行有错被跳过 / that person's own row is skipped: {own}"
+                        if (own := self.own_row(Kind.people, row.person_code))
+                        else _suggest(row.person_code, people)
+                        or "先导入人员 / import the people file with it"
+                    ),
                 )
-            elif row.person_name and row.person_name != people[row.person_code]:
+            elif (
+                row.person_name
+                and people[row.person_code]
+                and row.person_name != people[row.person_code]
+            ):
                 self.warnings.append(
                     Problem(
                         message=f"姓名 {row.person_name} 与工号 {row.person_code} 的人员 "
@@ -920,12 +949,24 @@ def import_org(
                             parsed.posts.append(post)
                 if not reader.ok:
                     parsed.bad.add(row.location)
+                    code = file.headers[kind].get("code")
+                    if kind in parsed.unparsed and code and str(row.values.get(code, "")).strip():
+                        parsed.unparsed[kind][str(row.values[code]).strip()] = row.location
 
     checker = _Checker(session, parsed, skip=skip_bad_rows)
     checker.check_units()
     checker.check_people(combined)
     checker.check_posts({name for name, spec in post_types.items() if spec.single_holder})
-    problems = row_problems + checker.problems
+    # In the order of the files and their lines, so a reader fixes a file top to bottom.
+    file_order = {summary.path: index for index, summary in enumerate(report.files)}
+
+    def position(problem: Problem) -> tuple[int, int]:
+        if problem.location is None:
+            return (-1, 0)
+        path = str(_file_path(problem.location))
+        return (file_order.get(path, len(file_order)), problem.location.line or 0)
+
+    problems = sorted(row_problems + checker.problems, key=position)
     report.warnings.extend(checker.warnings)
     if problems and not skip_bad_rows:
         raise UserError(problems + report.warnings)

@@ -278,7 +278,8 @@ def test_unknown_post_type_suggests_the_closest(lite: Session, tmp_path: Path) -
 
 
 def test_unknown_unit_kind(lite: Session, tmp_path: Path) -> None:
-    units = write(tmp_path / "units.csv", UNITS + "X,某站,工作站,C\n")
+    # X1 under the bad X is not reported as well: only the root cause is.
+    units = write(tmp_path / "units.csv", UNITS + "X,某站,工作站,C\nX1,某站一班,班组,X\n")
     (problem,) = problems_of(lite, [units])
     assert where(problem).endswith("units.csv:9") and "工作站" in problem.message
     assert "unit_kinds" in (problem.hint or "")
@@ -370,6 +371,8 @@ def test_skip_bad_rows_imports_the_rest(session: Session, tmp_path: Path) -> Non
         "units.csv:9",
     ]
     assert org.get_unit(session, code="X") is None and org.get_person(session, code="P9") is None
+    dependent = next(p for p in report.skipped if where(p).endswith("people.csv:10"))
+    assert f"own row is skipped: {paths[0]}:10" in (dependent.hint or "")
     # The skipped rows are fixed in the next export: they import, the rest is unchanged.
     write(paths[0], units.replace("工作站", "部门"), "utf-8-sig")
     write(paths[2], posts.replace("党支部书计", "组织委员"))
