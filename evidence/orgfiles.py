@@ -2,7 +2,7 @@
 
 HR systems export CSV or Excel with Chinese headers (单位编码, 工号, 职务, 任职日期 …) in GBK or
 UTF-8 with a BOM; each file holds units, people, posts, or people and posts together. A column
-mapping says which header feeds which field; the default one reads typical exports as they are.
+mapping (``evidence.orgmapping``) says which header feeds which field.
 
 Everything is validated before anything is written: the files against themselves and against
 the database (a parent that exists only in the database is fine; a post overlapping one already
@@ -14,20 +14,19 @@ The caller owns the transaction, so a failed import leaves the database as it wa
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dualduty.errors import UserError
 from dualduty.problems import Location, Problem
+from evidence.orgmapping import KIND_LABELS, Kind, OrgMapping, suggest
 from evidence.tabular import Row, Table, iter_files, read_table
 from evidence.values import BadValue, FieldType, coerce
 from models.org import (
@@ -46,214 +45,6 @@ from models.org import (
     upsert_post_type,
     upsert_unit,
 )
-
-
-class Kind(StrEnum):
-    """What a file (or one of its rows) describes."""
-
-    units = "units"
-    people = "people"
-    posts = "posts"
-
-
-KIND_LABELS = {Kind.units: "单位", Kind.people: "人员", Kind.posts: "任职"}
-
-
-# ---------------------------------------------------------------------------------------------
-# The column mapping
-# ---------------------------------------------------------------------------------------------
-
-
-def _as_list(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
-
-
-# Candidate source headers for one field, first match wins. A single string is accepted.
-Headers = Annotated[list[str], BeforeValidator(_as_list)]
-
-
-class _Columns(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    REQUIRED: ClassVar[tuple[str, ...]] = ()
-
-    def resolve(self, columns: Sequence[str]) -> dict[str, str]:
-        """field -> the header this file uses for it (fields the file lacks are left out)."""
-        found: dict[str, str] = {}
-        for name in type(self).model_fields:
-            header = next((c for c in getattr(self, name) if c in columns), None)
-            if header is not None:
-                found[name] = header
-        return found
-
-
-class UnitColumns(_Columns):
-    REQUIRED: ClassVar[tuple[str, ...]] = ("code", "name", "kind")
-
-    code: Headers = ["单位编码", "机构编码", "组织编码", "unit_code"]
-    name: Headers = ["单位名称", "机构名称", "组织名称", "unit_name"]
-    kind: Headers = ["单位类型", "机构类型", "组织类型", "unit_kind"]
-    parent_code: Headers = ["上级单位", "上级单位编码", "上级机构编码", "上级机构", "parent_code"]
-
-
-class PersonColumns(_Columns):
-    REQUIRED: ClassVar[tuple[str, ...]] = ("code", "name", "unit_code")
-
-    code: Headers = ["工号", "员工编号", "人员编码", "person_code"]
-    name: Headers = ["姓名", "person_name"]
-    unit_code: Headers = ["所在单位", "所在单位编码", "所在部门", "home_unit"]
-    party_member: Headers = ["是否党员", "政治面貌", "party_member"]
-    mobile: Headers = ["手机号码", "手机", "手机号", "mobile"]
-    email: Headers = ["电子邮箱", "邮箱", "email"]
-    tags: Headers = ["标签", "tags"]
-
-
-class PostColumns(_Columns):
-    REQUIRED: ClassVar[tuple[str, ...]] = ("person_code", "post_name", "unit_code", "since")
-
-    person_code: Headers = ["工号", "员工编号", "人员编码", "person_code"]
-    person_name: Headers = ["姓名", "person_name"]
-    post_name: Headers = ["职务", "职务名称", "岗位", "post"]
-    unit_code: Headers = ["任职单位", "任职单位编码", "所在单位", "post_unit"]
-    since: Headers = ["任职日期", "任职时间", "任职起始日期", "since"]
-    until: Headers = ["免职日期", "免职时间", "任职截止日期", "until"]
-
-
-DEFAULT_UNIT_KINDS: dict[str, UnitKind] = {
-    **{kind.value: kind for kind in UnitKind},
-    **{label: kind for kind, label in UNIT_KIND_LABELS.items()},
-    "集团": UnitKind.company,
-    "集团公司": UnitKind.company,
-    "总公司": UnitKind.company,
-    "有限公司": UnitKind.company,
-    "分公司": UnitKind.subsidiary,
-    "二级公司": UnitKind.subsidiary,
-    "煤矿": UnitKind.mine,
-    "矿井": UnitKind.mine,
-    "厂": UnitKind.mine,
-    "选煤厂": UnitKind.mine,
-    "电厂": UnitKind.mine,
-    "科室": UnitKind.department,
-    "科": UnitKind.department,
-    "处室": UnitKind.department,
-    "部": UnitKind.department,
-    "区队": UnitKind.department,
-    "队": UnitKind.department,
-    "车间": UnitKind.department,
-    "中心": UnitKind.department,
-    "支部": UnitKind.branch,
-    "党总支": UnitKind.branch,
-    "联合党支部": UnitKind.branch,
-    "小组": UnitKind.group,
-    "班组": UnitKind.group,
-}
-
-
-class OrgMapping(BaseModel):
-    """How source files map to the organisation. A user mapping file overrides only what it names.
-
-    ```yaml
-    units: {code: 机构编码, name: 机构名称, kind: 机构类别}
-    people: {code: [员工编号, 工号]}
-    posts: {post_name: 现任职务}
-    ignore: [序号, 备注]
-    unit_kinds: {工区: department}
-    post_aliases: {支部书记: 党支部书记}
-    post_types:
-      - {name: 安全总监, name_en: Chief safety officer}
-    ```
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    units: UnitColumns = Field(default_factory=UnitColumns)
-    people: PersonColumns = Field(default_factory=PersonColumns)
-    posts: PostColumns = Field(default_factory=PostColumns)
-    ignore: list[str] = Field(
-        default_factory=lambda: ["序号", "性别", "出生日期", "民族", "学历", "备注"],
-        description="Columns known to be irrelevant: ignored without a warning.",
-    )
-    unit_kinds: dict[str, UnitKind] = Field(default_factory=lambda: dict(DEFAULT_UNIT_KINDS))
-    post_aliases: dict[str, str] = Field(
-        default_factory=lambda: {"支部书记": "党支部书记", "党小组长": "党小组组长"}
-    )
-    post_types: list[PostTypeSpec] = Field(
-        default_factory=list, description="Post types beyond the defaults."
-    )
-
-    def columns(self, kind: Kind) -> _Columns:
-        return {Kind.units: self.units, Kind.people: self.people, Kind.posts: self.posts}[kind]
-
-
-def load_mapping(path: Path | None) -> OrgMapping:
-    """The default mapping, with a user's YAML file merged over it (section by section)."""
-    if path is None:
-        return OrgMapping()
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    location = Location(file=str(path))
-    if not path.exists():
-        raise UserError(
-            [Problem(message="映射文件不存在 / mapping file not found", location=location)]
-        )
-    try:
-        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8-sig"))
-    except (YAMLError, UnicodeDecodeError) as error:
-        raise UserError(
-            [
-                Problem(
-                    message=f"映射文件无法解析 / cannot parse mapping: {error}", location=location
-                )
-            ]
-        ) from None
-    if not isinstance(data, dict):
-        raise UserError(
-            [
-                Problem(
-                    message="映射文件应为 YAML 映射 / mapping must be a YAML mapping",
-                    location=location,
-                )
-            ]
-        )
-    merged = OrgMapping().model_dump()
-    for key, value in data.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        elif isinstance(value, list) and key == "ignore":
-            merged[key] = list(dict.fromkeys([*merged[key], *value]))
-        else:
-            merged[key] = value
-    try:
-        return OrgMapping.model_validate(merged)
-    except ValidationError as error:
-        raise UserError(
-            [
-                Problem(
-                    message=detail["msg"],
-                    location=location,
-                    field=".".join(str(part) for part in detail["loc"]),
-                    hint=_mapping_hint(detail),
-                )
-                for detail in error.errors()
-            ]
-        ) from None
-
-
-def _mapping_hint(detail: Any) -> str | None:
-    if detail["type"] == "extra_forbidden":
-        section = detail["loc"][0] if len(detail["loc"]) > 1 else None
-        keys = (
-            list(OrgMapping().columns(Kind(section)).model_dump()) if section in set(Kind) else []
-        ) or list(OrgMapping.model_fields)
-        return _suggest(str(detail["loc"][-1]), keys)
-    return None
-
-
-def _suggest(word: str, choices: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.4)
-    return ("是否指 / did you mean: " + ", ".join(close)) if close else None
-
 
 # ---------------------------------------------------------------------------------------------
 # Parsed rows and the report
@@ -507,7 +298,7 @@ def _parse_unit(reader: _RowReader, mapping: OrgMapping) -> UnitRow | None:
                 hint="; ".join(
                     part
                     for part in (
-                        _suggest(kind_text, mapping.unit_kinds),
+                        suggest(kind_text, mapping.unit_kinds),
                         "可用 / known: "
                         + ", ".join(f"{label} ({k})" for k, label in UNIT_KIND_LABELS.items()),
                         "其他叫法在映射的 unit_kinds 中声明 / declare other names under unit_kinds",
@@ -565,7 +356,7 @@ def _parse_post(
             reader.fail(
                 "post_name",
                 f"未知的职务 / unknown post type {post_text!r}",
-                hint=_suggest(post_text, sorted(known_posts | set(mapping.post_aliases)))
+                hint=suggest(post_text, sorted(known_posts | set(mapping.post_aliases)))
                 or "在映射的 post_types 中声明 / declare it under post_types in a mapping",
             )
     if since is not None and until is not None and until < since:
@@ -670,7 +461,7 @@ class _Checker:
         elif own := self.own_row(Kind.units, ref):
             hint = f"该单位本行有错被跳过 / that unit's own row is skipped: {own}"
         else:
-            hint = _suggest(ref, list(unit_names) + list(unit_names.values()))
+            hint = suggest(ref, list(unit_names) + list(unit_names.values()))
         self.fail(location, field, f"{what}不存在 / {what} {ref!r} does not exist", hint=hint)
 
     def own_row(self, kind: Kind, code: str) -> str | None:
@@ -784,7 +575,7 @@ class _Checker:
                     hint=(
                         f"该人员本行有错被跳过 / that person's own row is skipped: {own}"
                         if (own := self.own_row(Kind.people, row.person_code))
-                        else _suggest(row.person_code, people)
+                        else suggest(row.person_code, people)
                         or "先导入人员 / import the people file with it"
                     ),
                 )

@@ -18,7 +18,8 @@ from dualduty.cli.console import err_console, out
 from dualduty.errors import UserError
 from dualduty.problems import Problem
 from dualduty.settings import get_settings
-from evidence.orgfiles import KIND_LABELS, ImportReport, OrgMapping, import_org, load_mapping
+from evidence.orgfiles import ImportReport, import_org
+from evidence.orgmapping import KIND_LABELS, OrgMapping, load_mapping
 from evidence.values import BadValue, parse_date
 from models import org
 from models.org import UNIT_KIND_LABELS, Person, PostAssignment, Unit, UnitKind

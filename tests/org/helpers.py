@@ -12,7 +12,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from evidence.orgfiles import ImportReport, OrgMapping, import_org
+from evidence.orgfiles import ImportReport, import_org
+from evidence.orgmapping import OrgMapping
 from models.org import Person, PostAssignment, PostType, Unit
 
 UNITS = """单位编码,单位名称,单位类型,上级单位

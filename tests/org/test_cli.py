@@ -14,7 +14,7 @@ from typer.testing import CliRunner, Result
 import models
 from dualduty.cli import app
 from dualduty.errors import DualdutyError, NotFoundError, UserError
-from evidence.orgfiles import OrgMapping, load_mapping
+from evidence.orgmapping import OrgMapping, load_mapping
 from models import org
 from models.session import make_engine
 

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from dualduty.errors import UserError
 from dualduty.problems import Problem
-from evidence.orgfiles import import_org, load_mapping, parse_party_member
+from evidence.orgfiles import import_org, parse_party_member
+from evidence.orgmapping import load_mapping
 from evidence.values import BadValue
 from models import org
 
