@@ -225,7 +225,6 @@ class PostLookup(BaseModel):
     post: str = Field(min_length=1)
     unit: FieldRef = Field(description="field holding the unit code")
     at: FieldRef = Field(description="date field: the holder on that day")
-    up: bool = Field(default=False, description="no holder at the unit: nearest ancestor's")
 
 
 def _lookup_tag(data: Any) -> str | None:

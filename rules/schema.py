@@ -7,9 +7,9 @@ field descriptions here are what an admin sees when hovering a key in VS Code.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from evidence.types import EvidenceType
 from rules.findings import Verdict
@@ -17,6 +17,23 @@ from rules.kinds import Rule
 from rules.ladders import Ladder
 from rules.parts import RULE_ID_PATTERN, Bilingual
 from rules.periods import Period, PeriodKind
+
+
+def _year_as_text(value: Any) -> Any:
+    """YAML reads ``2026`` as a number; as a period label it is the year ``"2026"``."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+PeriodLabel = Annotated[
+    str,
+    BeforeValidator(_year_as_text),
+    WithJsonSchema(
+        {
+            "type": ["string", "integer"],
+            "description": "period label: 2026-03 (month), 2026-Q1, 2026-H1 or 2026 (year)",
+        }
+    ),
+]
 
 
 class Schedule(BaseModel):
@@ -111,7 +128,7 @@ class Expectation(BaseModel):
 
     rule: str
     subject: str
-    period: str | None = Field(default=None, description="default: any period")
+    period: PeriodLabel | None = Field(default=None, description="default: any period")
     verdict: Verdict
     bearer: str | None = Field(default=None, description="expected bearer's person code")
     evidence: list[int] | None = Field(default=None, description="expected evidence ids")
@@ -128,7 +145,7 @@ class PackTest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1)
-    period: str = Field(description="period label inspected: 2026-03, 2026-Q1, 2026-H1, 2026")
+    period: PeriodLabel = Field(description="the period inspected")
     scope: str | None = None
     org: OrgFixture | str | None = Field(default=None, description="default: the tests' org")
     evidence: dict[str, EvidenceFixture] = Field(

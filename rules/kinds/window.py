@@ -28,7 +28,7 @@ class Window(RuleBase):
       sum: amount
       at_least: 2000000
     ```
-    The subject of a finding is the group (``B01|V007``); a group fails for a period when a
+    The subject of a finding is the group (``B01/V007``); a group fails for a period when a
     window ending in that period crosses the line, and passes when it has records there but no
     such window.
     """

@@ -1,0 +1,1 @@
+"""How each rule kind runs: one query builder per kind, registered in ``BUILDERS``."""

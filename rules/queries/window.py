@@ -1,0 +1,85 @@
+"""Windows as SQL: a RANGE window per group over the record date finds every run of records
+within N days whose total reaches the threshold, in one pass over the table."""
+
+from __future__ import annotations
+
+from evidence.frames import evidence_table
+from rules.compiler import RECORD, RulePlan
+from rules.kinds import Window
+from rules.queries.common import (
+    JudgedPeriod,
+    bearers_cte,
+    capped,
+    in_scope,
+    periods_cte,
+)
+
+
+def group_key_sql(rule: Window) -> str:
+    parts = ", ".join(f"coalesce({RECORD}.\"{name}\"::VARCHAR, '')" for name in rule.group_by)
+    return f"concat_ws('/', {parts})"
+
+
+def base_cte(plan: RulePlan, scoped: bool) -> str:
+    rule = plan.rule
+    assert isinstance(rule, Window)
+    where = f"coalesce(({plan.where.sql}), FALSE)" if plan.where else "TRUE"
+    date = f'CAST({RECORD}."{plan.date_field}" AS DATE)'
+    bounded = (
+        f"{date} BETWEEN (SELECT min(p_start) FROM periods) - {rule.within_days} "
+        "AND (SELECT max(p_end) FROM periods)"
+        if plan.period.kind is not None
+        else f"{date} IS NOT NULL"
+    )
+    return (
+        f'base AS (SELECT {RECORD}._id, {RECORD}."{plan.unit_field}"::VARCHAR AS unit_code, '
+        f'{date} AS d, {RECORD}."{rule.sum}" AS v, {group_key_sql(rule)} AS g '
+        f"FROM {evidence_table(plan.evidence)} {RECORD} "
+        f"WHERE {where} AND {bounded} AND {in_scope(f'{RECORD}.{chr(34)}{plan.unit_field}{chr(34)}', scoped)})"
+    )
+
+
+def window_ctes(plan: RulePlan, scoped: bool) -> str:
+    rule = plan.rule
+    assert isinstance(rule, Window)
+    days = rule.within_days
+    return f"""{base_cte(plan, scoped)},
+win AS (
+  SELECT *, count(*) OVER w AS wn, sum(v) OVER w AS wtotal FROM base
+  WINDOW w AS (PARTITION BY g ORDER BY d RANGE BETWEEN INTERVAL {days} DAYS PRECEDING AND CURRENT ROW)
+),
+ends AS (SELECT w.*, p.label FROM win w JOIN periods p ON w.d BETWEEN p.p_start AND p.p_end),
+flagged AS (SELECT * FROM ends WHERE wn >= {rule.min_count} AND wtotal >= {rule.at_least}),
+members AS (
+  SELECT DISTINCT f.g, f.label, b._id FROM flagged f
+  JOIN base b ON b.g = f.g AND b.d BETWEEN f.d - {days} AND f.d
+)"""
+
+
+def window_sql(plan: RulePlan, periods: list[JudgedPeriod], scoped: bool) -> str:
+    return f"""
+WITH {periods_cte(periods)},
+{window_ctes(plan, scoped)},
+groups AS (
+  SELECT g, label, arg_max(unit_code, d) AS unit_code, max(d) AS last_d, count(*) AS records
+  FROM ends GROUP BY g, label
+),
+worst AS (SELECT g, label, max(wtotal) AS total, arg_max(wn, wtotal) AS n FROM flagged GROUP BY g, label),
+cited AS (SELECT g, label, list(_id ORDER BY _id) AS ids FROM members GROUP BY g, label),
+rows AS (
+  SELECT gr.g, gr.label, gr.unit_code, gr.records,
+         coalesce(gr.last_d, DATE '9999-12-31') AS at, w.total, w.n, c.ids
+  FROM groups gr LEFT JOIN worst w USING (g, label) LEFT JOIN cited c USING (g, label)
+),
+{bearers_cte(plan, "rows", "g", "unit_code", "at")}
+SELECT rw.g AS subject_id, rw.unit_code, rw.label AS period,
+       CASE WHEN rw.total IS NULL THEN 'pass' ELSE 'fail' END AS verdict,
+       b.bearer,
+       {capped("rw.ids")} AS ids,
+       coalesce(rw.n, rw.records) AS n,
+       rw.total::DECIMAL(38, 4) AS total,
+       0::BIGINT AS late
+FROM rows rw
+LEFT JOIN bearers b ON b.g = rw.g AND b.label = rw.label
+ORDER BY period, subject_id
+"""
