@@ -54,6 +54,11 @@ UNIT_KIND_LABELS: dict[UnitKind, str] = {
 }
 
 
+def kind_label(kind: str) -> str:
+    """The Chinese label of a unit kind as stored (a plain string), or the string itself."""
+    return next((label for k, label in UNIT_KIND_LABELS.items() if k.value == kind), kind)
+
+
 class Unit(Base):
     __tablename__ = "units"
 

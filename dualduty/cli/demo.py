@@ -18,7 +18,7 @@ from dualduty.cli.org import org_trees, parse_on, print_report
 from dualduty.demo import SAMPLE_COMPANY, load_sample_company
 from evidence.orgfiles import ImportReport
 from models import migrate, org
-from models.org import UNIT_KIND_LABELS, UnitKind
+from models.org import kind_label
 from models.session import get_engine, session_scope
 
 app = typer.Typer(
@@ -72,7 +72,7 @@ def show_summary(engine: Engine, *, on: dt.date) -> None:
     units.add_column("类型 / kind")
     units.add_column("数量 / count", justify="right")
     for kind, count in summary.units_by_kind.items():
-        label = UNIT_KIND_LABELS[UnitKind(kind)] if kind in set(UnitKind) else kind
+        label = kind_label(kind)
         units.add_row(f"{label} / {kind}", str(count))
     out.print(units)
     out.print(f"人员 / people: {summary.people}（党员 / party members: {summary.party_members}）")

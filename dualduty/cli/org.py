@@ -22,7 +22,7 @@ from evidence.orgfiles import ImportReport, import_org
 from evidence.orgmapping import KIND_LABELS, OrgMapping, load_mapping
 from evidence.values import BadValue, parse_date
 from models import org
-from models.org import UNIT_KIND_LABELS, Person, PostAssignment, Unit, UnitKind
+from models.org import Person, PostAssignment, Unit, UnitKind, kind_label
 from models.session import get_engine, session_factory
 
 app = typer.Typer(help="组织机构 / organisation: units, people, posts.", no_args_is_help=True)
@@ -178,7 +178,7 @@ def org_trees(session: Session, *, root: str | None, on: dt.date, depth: int | N
     order = org.post_order(session)
 
     def label(unit: Unit) -> str:
-        kind = UNIT_KIND_LABELS.get(UnitKind(unit.kind), unit.kind)
+        kind = kind_label(unit.kind)
         held = sorted(posts[unit.code].items(), key=lambda kv: order.get(kv[0], len(order)))
         holders = "；".join(f"{post}：{'、'.join(names)}" for post, names in held)
         text = f"[bold]{unit.name}[/] [dim]{unit.code} · {kind}[/]"
@@ -199,6 +199,40 @@ def org_trees(session: Session, *, root: str | None, on: dt.date, depth: int | N
         grow(tree, start, 0)
         trees.append(tree)
     return trees
+
+
+@app.command("chain")
+def chain(
+    person: Annotated[str, typer.Argument(help="工号 / person code")],
+    on: Annotated[
+        str | None, typer.Option("--on", help="日期 / as of date (default: today)")
+    ] = None,
+    unit: Annotated[
+        str | None, typer.Option("--unit", help="从此单位算起 / start at this unit")
+    ] = None,
+) -> None:
+    """上级链 / who supervises a person on a date, nearest first."""
+    engine = get_engine()
+    require_schema(engine)
+    day = parse_on(on)
+    with session_factory(engine)() as session:
+        subject = org.get_person_or_raise(session, code=person)
+        held = org.posts_of(session, person_code=person, on=day)
+        links = org.supervisor_chain(session, person_code=person, on=day, unit_code=unit)
+    posts = "、".join(f"{a.unit_code} {a.post_name}" for a in held) or "无职务 / no post"
+    out.print(f"{subject.name} ({subject.code}) · {posts} · {day.isoformat()}")
+    table = Table()
+    for column in ("", "姓名 / name", "工号 / code", "职务 / post", "单位 / unit"):
+        table.add_column(column)
+    for index, link in enumerate(links, start=1):
+        table.add_row(
+            str(index),
+            link.person_name,
+            link.person_code,
+            link.post_name,
+            f"{link.unit_name} ({link.unit_code})",
+        )
+    out.print(table if links else "没有上级 / no superior on that date")
 
 
 @app.command("mapping")

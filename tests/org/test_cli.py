@@ -174,3 +174,17 @@ def test_demo_end_to_end_and_exit_codes(tmp_path: Path) -> None:
         assert org.get_unit(session, code="X") is None
         assert org.get_unit_or_raise(session, code="BC").name == "北辰煤业集团有限公司"
     engine.dispose()
+
+
+def test_chain_command(db: str, tmp_path: Path) -> None:
+    assert invoke("org", "import", *map(str, write_org(tmp_path))).exit_code == 0
+    result = invoke("org", "chain", "P6", "--on", "2026-06-01")
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if line.startswith("│")]
+    names = [row.split("│")[2].strip() for row in rows]
+    assert names == ["刘晓梅", "王海燕", "李卫东", "张建国"]
+    assert "B 纪检委员、G 党小组组长" in result.output
+    top = invoke("org", "chain", "P1")
+    assert top.exit_code == 0 and "没有上级 / no superior" in top.output
+    missing = invoke("org", "chain", "P66")
+    assert isinstance(missing.exception, NotFoundError)
