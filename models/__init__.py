@@ -5,7 +5,30 @@ inspection's reconcile, its audit entries and its outbox rows land together or n
 Importing this package registers every table on ``Base.metadata`` (Alembic and tests rely on it).
 """
 
-from models import audit, cases, evidence, findings, inbox, inspections, org, outbox, users
+from models import (
+    assessments,
+    audit,
+    cases,
+    evidence,
+    findings,
+    inbox,
+    inspections,
+    org,
+    outbox,
+    users,
+)
 from models.base import Base
 
-__all__ = ["Base", "audit", "cases", "evidence", "findings", "inbox", "inspections", "org", "outbox", "users"]
+__all__ = [
+    "Base",
+    "assessments",
+    "audit",
+    "cases",
+    "evidence",
+    "findings",
+    "inbox",
+    "inspections",
+    "org",
+    "outbox",
+    "users",
+]

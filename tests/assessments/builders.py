@@ -52,11 +52,9 @@ RULES = [
         pack="party-conduct",
         rule_id="branch-committee-monthly",
         title="支委会每月至少召开一次",
-        tags=["三会一课"],
+        tags=["A2"],
     ),
-    RuleInfo(
-        pack="party-conduct", rule_id="themed-party-day", title="每月主题党日", tags=["三会一课"]
-    ),
+    RuleInfo(pack="party-conduct", rule_id="themed-party-day", title="每月主题党日", tags=["A5"]),
     RuleInfo(
         pack="party-conduct",
         rule_id="major-procurement-decision",
