@@ -109,7 +109,8 @@ def print_report(report: ImportReport, *, dry_run: bool) -> None:
         counts.add_row(label, str(change.added), str(change.updated), str(change.unchanged))
     out.print(counts)
     for warning in report.warnings:
-        err_console.print(f"[yellow]{warning}[/]", markup=True, highlight=False)
+        # soft_wrap: a file:line must stay on one line to be copied or clicked in a terminal.
+        err_console.print(f"[yellow]{warning}[/]", markup=True, highlight=False, soft_wrap=True)
     if report.skipped:
         err_console.print(
             f"[bold yellow]已跳过 {len({p.location for p in report.skipped})} 行 / "
@@ -117,7 +118,7 @@ def print_report(report: ImportReport, *, dry_run: bool) -> None:
             markup=True,
         )
         for problem in report.skipped:
-            err_console.print(f"  {problem}", markup=False, highlight=False)
+            err_console.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
     if dry_run:
         out.print("试运行，未写入 / dry run: nothing was written")
     elif report.changed == 0:
