@@ -2,6 +2,10 @@
 
 Who bears a duty is decided by who held a post at a stated date, so assignments carry
 [since, until] (both inclusive; ``until`` NULL = still holding).
+
+The services answer the questions the engine, the ladders and the console ask: the units of a
+jurisdiction (``subtree``), who held a post at a unit on a date (``holders``), and who supervises
+a person on a date (``supervisor_chain``). The upserts are what ``evidence.orgfiles`` imports with.
 """
 
 from __future__ import annotations
