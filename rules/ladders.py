@@ -25,7 +25,7 @@ Example::
             delay: 1
             recipients: [bearer, bearer_superior]
             channels: [inbox]
-            template: ladder/overdue
+            template: overdue
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from dualduty.problems import Location, Problem
 DEFAULT_LADDERS_FILE = Path(__file__).parent / "packs" / "ladders.yaml"
 
 _ID_PATTERN = r"^[A-Za-z][A-Za-z0-9]*([-_][A-Za-z0-9]+)*$"
+_TEMPLATE_PATTERN = r"^[a-z][a-z0-9_-]*$"  # as models.outbox.Notice.template
 
 
 class DelayUnit(StrEnum):
@@ -123,7 +124,9 @@ class LadderStep(BaseModel):
     unit: DelayUnit = DelayUnit.calendar
     recipients: list[Recipient] = Field(min_length=1)
     channels: list[str] = Field(default_factory=lambda: ["inbox"], min_length=1)
-    template: str = Field(min_length=1, description="message template name (notifiers)")
+    template: str = Field(
+        pattern=_TEMPLATE_PATTERN, description="message template name (notifiers/templates)"
+    )
     requires_approval: bool = False
     rectification: Term | None = None
 

@@ -113,8 +113,8 @@ def test_detail_must_be_a_mapping(session: Session) -> None:
             action="x",
             subject_type="case",
             subject_id=1,
-            detail=["not", "a", "mapping"],
-            now=T0,  # type: ignore[arg-type]
+            detail=["not", "a", "mapping"],  # type: ignore[arg-type]
+            now=T0,
         )
 
 
