@@ -150,13 +150,13 @@ def compile_doc(doc: MarkedDoc, *, source: Path | None = None) -> CompiledPack:
         problems.extend(validation_problems(error, doc, RulePack))
         # Keep going with what did validate, so expression errors show up in the same run.
         problems.extend(_partial_compile(doc))
-        raise UserError(_unique(problems)) from None
+        raise UserError(_sorted(_unique(problems))) from None
     compiler = _Compiler(doc, pack.evidence, _known_ladders(pack, doc, problems))
     plans = compiler.compile_rules(pack.rules)
     problems.extend(compiler.problems)
     problems.extend(_check_tests(pack, doc))
     if problems:
-        raise UserError(_unique(problems))
+        raise UserError(_sorted(_unique(problems)))
     return CompiledPack(
         pack=pack,
         version=content_version(pack),
@@ -175,6 +175,16 @@ def _unique(problems: list[Problem]) -> list[Problem]:
             seen.add(text)
             result.append(problem)
     return result
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    def position(problem: Problem) -> tuple[int, int]:
+        location = problem.location
+        if location is None:
+            return (0, 0)
+        return (location.line or 0, location.column or 0)
+
+    return sorted(problems, key=position)
 
 
 def _known_ladders(
@@ -210,8 +220,19 @@ def _partial_compile(doc: MarkedDoc) -> list[Problem]:
     for index, raw in enumerate(raw_rules):
         try:
             rules.append((index, rule_adapter.validate_python(raw)))
-        except ValidationError:
-            continue
+        except ValidationError as error:
+            # A misspelt key should not hide the rule's other problems: drop unknown keys and
+            # try once more (their own problem is already reported).
+            unknown = {
+                e["loc"][1]
+                for e in error.errors()
+                if e["type"] == "extra_forbidden" and len(e["loc"]) == 2
+            }
+            if not unknown or not isinstance(raw, dict):
+                continue
+            trimmed = {k: v for k, v in raw.items() if k not in unknown}
+            with contextlib.suppress(ValidationError):
+                rules.append((index, rule_adapter.validate_python(trimmed)))
     for index, rule in rules:
         compiler.compile_rule(rule, index)
     return problems + compiler.problems

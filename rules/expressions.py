@@ -373,7 +373,7 @@ class _Checker:
         self.problem(
             node,
             f"类型不匹配 / type mismatch: {self.show(left)} is {lt}, {self.show(right)} is {rt}",
-            hint=_mismatch_hint(lt, rt),
+            hint=_mismatch_hint(lt, self.show(left), rt, self.show(right)),
         )
 
     def compatible(self, lt: T, left: exp.Expr, rt: T, right: exp.Expr) -> bool:
@@ -589,13 +589,14 @@ _CLASS_NAMES: dict[type[exp.Expr], str] = {
 }
 
 
-def _mismatch_hint(lt: T, rt: T) -> str:
+def _mismatch_hint(lt: T, left: str, rt: T, right: str) -> str:
     kinds = {lt, rt}
+    name = left if lt is not T.text else right
     if T.text in kinds and kinds & _NUMERIC:
-        return "numbers are written without quotes: amount >= 1000000"
+        return f"numbers are written without quotes: {name} >= 1000000 (数字不加引号)"
     if T.text in kinds and kinds & _TEMPORAL:
         return "dates are written '2026-03-31'"
-    return f"compare {lt} with {lt}"
+    return f"compare {lt} with {lt}, e.g. {left} with another {lt} field or value"
 
 
 def _is_integer(text: str) -> bool:

@@ -206,3 +206,10 @@ class RulePack(BaseModel):
         if bad:
             raise ValueError(f"evidence type names must be lower_snake_case: {', '.join(bad)}")
         return value
+
+
+def pack_schema() -> dict[str, Any]:
+    """The JSON Schema of a rule pack, for editors (``# yaml-language-server: $schema=…``)."""
+    schema = RulePack.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from dualduty.cli import db, demo, notify, org, serve, users
+from dualduty.cli import db, demo, notify, org, rules, serve, users
 from dualduty.cli.console import err_console
 from dualduty.errors import DualdutyError
 
@@ -22,6 +22,7 @@ app.add_typer(org.app, name="org")
 app.add_typer(demo.app, name="demo")
 app.add_typer(users.app, name="users")
 app.add_typer(notify.app, name="notify")
+app.add_typer(rules.app, name="rules")
 app.command("serve")(serve.serve)
 
 
