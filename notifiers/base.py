@@ -14,6 +14,7 @@ addresses, templates, retries and rate limits are delivery's business.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
 import time
@@ -190,6 +191,31 @@ class ChannelBase(BaseModel):
 
 
 # --- helpers shared by the HTTP notifiers ---------------------------------------------------
+
+
+def _origin_only(url: object) -> str:
+    parsed = httpx.URL(str(url))
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}/***"
+
+
+class HideUrls(logging.Filter):
+    """httpx logs every request's full URL at INFO. Robot URLs *are* secrets (DingTalk's
+    access_token, WeCom's key, Feishu's hook id), so only the origin may reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _origin_only(arg)
+                if isinstance(arg, httpx.URL)
+                or (isinstance(arg, str) and arg.startswith(("http://", "https://")))
+                else arg
+                for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(HideUrls())
 
 _QUERY_SECRET = re.compile(r"(?i)((?:access_token|token|key|sign|secret|password)=)[^&\s\"']+")
 

@@ -308,12 +308,21 @@ def _claim_next(p: _Pass) -> tuple[int, str] | None:
                     )
                 )
             )
+        target: ColumnElement[bool]
         if session.get_bind().dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
+            # Lock the candidate row, skipping rows other deliverers hold: they never wait on
+            # each other and never claim the same row.
+            row_id = session.scalar(candidates.with_for_update(skip_locked=True))
+            if row_id is None:
+                return None
+            target = OutboxMessage.id == row_id
+        else:
+            # SQLite runs one writer at a time: this UPDATE picks and claims atomically.
+            target = OutboxMessage.id == candidates.scalar_subquery()
         interrupted = OutboxMessage.state == OutboxState.sending.value
         claimed = session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(candidates.scalar_subquery()), _due(now))
+            .where(target, _due(now))
             .values(
                 state=OutboxState.sending.value,
                 lease_until=now + p.lease,
