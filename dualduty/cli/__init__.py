@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from dualduty.cli import db, demo, notify, org, rules, serve, users
+from dualduty.cli import audit, cases, db, demo, notify, org, rules, serve, users
 from dualduty.cli.console import err_console
 from dualduty.errors import DualdutyError
 
@@ -24,6 +24,9 @@ app.add_typer(users.app, name="users")
 app.add_typer(notify.app, name="notify")
 app.add_typer(rules.app, name="rules")
 app.command("serve")(serve.serve)
+app.add_typer(cases.app, name="cases")
+app.add_typer(audit.app, name="audit")
+app.command("escalate")(cases.escalate)
 
 
 def main() -> None:
