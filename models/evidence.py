@@ -10,21 +10,38 @@ evaluation cache relies on that (see ``evidence.cache``).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.dialects.postgresql import JSON as PG_JSON
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import JSON
+from sqlalchemy.types import TypeDecorator
 
 from models.base import Base, utcnow
 
 # SQLite only auto-numbers an INTEGER PRIMARY KEY; PostgreSQL needs BIGINT for billions of rows.
 RecordId = BigInteger().with_variant(Integer, "sqlite")
-# Plain json on PostgreSQL, not jsonb: the store reads payloads back whole (the loader streams
-# them as text), never queries inside them, and json keeps the text as written, which is
-# cheaper to write and to read back than jsonb's binary form.
-JsonText = JSON().with_variant(PG_JSON(), "postgresql")
+
+
+class JsonText(TypeDecorator[dict[str, Any]]):
+    """JSON kept as compact text with keys sorted and Chinese unescaped.
+
+    The store reads payloads back whole (the loader streams millions of them as text) and
+    never queries inside them, so text beats jsonb: nothing to re-serialise on the way out,
+    and 张三 takes 9 bytes instead of the 18 of its ``\\u`` escapes.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: dict[str, Any] | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> dict[str, Any] | None:
+        return None if value is None else dict(json.loads(value))
 
 
 class EvidenceRecord(Base):
@@ -40,8 +57,8 @@ class EvidenceRecord(Base):
     key_hash: Mapped[str] = mapped_column(String(64))  # sha256 of natural_key: short, indexable
     version: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the canonical typed fields
-    fields: Mapped[dict[str, Any]] = mapped_column(JsonText)  # canonical JSON of the typed fields
-    raw: Mapped[dict[str, Any]] = mapped_column(JsonText)  # the record as the source gave it
+    fields: Mapped[dict[str, Any]] = mapped_column(JsonText())  # canonical JSON of the typed fields
+    raw: Mapped[dict[str, Any]] = mapped_column(JsonText())  # the record as the source gave it
     unit_code: Mapped[str | None] = mapped_column(String(64), index=True)
     source_name: Mapped[str] = mapped_column(String(128))
     source_kind: Mapped[str] = mapped_column(String(16))
@@ -74,7 +91,7 @@ class EvidenceWatermark(Base):
     __tablename__ = "evidence_watermarks"
 
     source_name: Mapped[str] = mapped_column(String(128), primary_key=True)
-    value: Mapped[dict[str, Any]] = mapped_column(JsonText)  # {"type": "datetime", "value": "…"}
+    value: Mapped[dict[str, Any]] = mapped_column(JsonText())  # {"type": "datetime", "value": "…"}
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -85,6 +102,6 @@ class EvidenceTypeDeclaration(Base):
     __tablename__ = "evidence_types"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    declaration: Mapped[dict[str, Any]] = mapped_column(JsonText)
+    declaration: Mapped[dict[str, Any]] = mapped_column(JsonText())
     fields_hash: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

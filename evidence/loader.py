@@ -1,0 +1,186 @@
+"""Filling the evaluation tables (``evidence.frames``) from the store and the organisation.
+
+``load_frames`` is what an inspection calls before evaluating: org_* tables from the org
+tables, one ev_<type> table per evidence type with the current version of every record. The
+evidence comes through the columnar cache (``evidence.cache``), so a load costs a Parquet
+read plus copying whatever the store gained since the last load.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import sqlalchemy as sa
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from dualduty.errors import NotFoundError
+from evidence.cache import cache_root, locked, part_paths, refresh
+from evidence.frames import ORG_TABLES, create_evidence_table, create_org_tables, evidence_table
+from evidence.store import check_type_name, unit_field
+from evidence.types import EvidenceType
+from evidence.values import FieldType
+from models.org import Person, PostAssignment, Unit
+
+
+class TypeLoad(BaseModel):
+    rows: int
+    added_to_cache: int
+    cache_rebuilt: bool
+    seconds: float
+
+
+class LoadReport(BaseModel):
+    """Rows per table and where the time went (printed by the inspect command)."""
+
+    org_rows: dict[str, int] = Field(default_factory=dict)
+    types: dict[str, TypeLoad] = Field(default_factory=dict)
+    unit_scope: str | None = None
+    org_seconds: float = 0.0
+    seconds: float = 0.0
+
+
+def load_frames(
+    source: sa.Engine | Session,
+    *,
+    types: Mapping[str, EvidenceType],
+    con: duckdb.DuckDBPyConnection,
+    unit_scope: str | None = None,
+    cache_dir: Path | None = None,
+) -> LoadReport:
+    """Create and fill org_* and ev_<type> tables on ``con`` from committed store contents.
+
+    ``unit_scope`` keeps only evidence of that unit and the units below it (by the type's
+    first ``unit`` field, else by the unit of its first ``person`` field; types with neither
+    are kept whole). The org tables are always whole: bearers and superiors may sit above
+    the scope. Reads go through new connections, so a session's uncommitted records are not
+    seen: commit the gathering first.
+    """
+    started = time.perf_counter()
+    engine = source.get_bind() if isinstance(source, Session) else source
+    assert isinstance(engine, sa.Engine)
+    report = LoadReport(unit_scope=unit_scope)
+    _load_org(engine, con, report)
+    report.org_seconds = round(time.perf_counter() - started, 3)
+    if unit_scope is not None:
+        _scope_units(con, unit_scope)
+    root = cache_root(engine, cache_dir)
+    for type_name, evidence_type in types.items():
+        check_type_name(type_name)
+        report.types[type_name] = _load_type(
+            engine, con, root, type_name, evidence_type, scoped=unit_scope is not None
+        )
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _load_org(engine: sa.Engine, con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
+    create_org_tables(con)
+    queries: dict[str, sa.Select[Any]] = {
+        "org_units": sa.select(Unit.code, Unit.name, Unit.kind, Unit.parent_code),
+        "org_people": sa.select(
+            Person.code, Person.name, Person.unit_code, Person.party_member, Person.tags
+        ),
+        "org_posts": sa.select(
+            PostAssignment.person_code,
+            PostAssignment.post_name,
+            PostAssignment.unit_code,
+            PostAssignment.since,
+            PostAssignment.until,
+        ),
+    }
+    arrow_types = {
+        "VARCHAR": pa.string(),
+        "BOOLEAN": pa.bool_(),
+        "DATE": pa.date32(),
+        "VARCHAR[]": pa.list_(pa.string()),
+    }
+    with engine.connect() as connection:
+        for table, query in queries.items():
+            rows = connection.execute(query).all()
+            columns = ORG_TABLES[table]
+            values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+            data = pa.table(
+                {
+                    name: pa.array(list(column), type=arrow_types[columns[name]])
+                    for name, column in zip(columns, values, strict=True)
+                }
+            )
+            con.register("_incoming", data)
+            try:
+                con.execute(f"INSERT INTO {table} SELECT * FROM _incoming")
+            finally:
+                con.unregister("_incoming")
+            report.org_rows[table] = len(rows)
+
+
+def _scope_units(con: duckdb.DuckDBPyConnection, unit_scope: str) -> None:
+    found = con.execute("SELECT count(*) FROM org_units WHERE code = ?", [unit_scope]).fetchall()
+    if not found[0][0]:
+        raise NotFoundError(
+            f"单位 {unit_scope} 不存在 / no unit {unit_scope!r}",
+            hint="the scope is a unit code from the organisation (dualduty org list)",
+        )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _scope AS
+        WITH RECURSIVE sub(code) AS (
+            SELECT ?::VARCHAR
+            UNION SELECT u.code FROM org_units u JOIN sub ON u.parent_code = sub.code
+        ) SELECT code FROM sub""",
+        [unit_scope],
+    )
+
+
+def _load_type(
+    engine: sa.Engine,
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    type_name: str,
+    evidence_type: EvidenceType,
+    *,
+    scoped: bool,
+) -> TypeLoad:
+    started = time.perf_counter()
+    table = evidence_table(type_name)
+    create_evidence_table(con, type_name, evidence_type.fields)
+    with locked(root, type_name):
+        manifest, refreshed = refresh(
+            engine, type_name=type_name, evidence_type=evidence_type, root=root
+        )
+        paths = part_paths(root, manifest)
+        if paths:
+            names = ", ".join(f'"{n}"' for n in evidence_type.fields)
+            where = (
+                f"_id NOT IN (SELECT _supersedes FROM read_parquet({paths!r}) "
+                "WHERE _supersedes IS NOT NULL)"
+            )
+            if scoped:
+                where += " AND " + _scope_condition(evidence_type)
+            con.execute(
+                f"INSERT INTO {table} (_id, _key, {names}) "
+                f"SELECT _id, _key, {names} FROM read_parquet({paths!r}) WHERE {where}"
+            )
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    return TypeLoad(
+        rows=int(rows),
+        added_to_cache=refreshed.added,
+        cache_rebuilt=refreshed.rebuilt,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _scope_condition(evidence_type: EvidenceType) -> str:
+    if unit_field(evidence_type) is not None:
+        return "_unit IN (SELECT code FROM _scope)"
+    person = next((n for n, t in evidence_type.fields.items() if t == FieldType.person), None)
+    if person is not None:
+        return (
+            f'"{person}" IN (SELECT p.code FROM org_people p '
+            "WHERE p.unit_code IN (SELECT code FROM _scope))"
+        )
+    return "TRUE"

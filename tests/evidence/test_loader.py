@@ -1,0 +1,338 @@
+"""load_frames: the evaluation tables hold exactly the current versions, org included."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from dualduty.errors import NotFoundError
+from dualduty.problems import Location
+from evidence import frames, store
+from evidence.cache import cache_root
+from evidence.loader import load_frames
+from evidence.sources import TypedRecord
+from evidence.types import EvidenceType
+from models.org import Person, PostAssignment, PostType, Unit
+
+PROCUREMENT = EvidenceType.model_validate(
+    {
+        "fields": {
+            "no": "str",
+            "unit": "unit",
+            "amount": "decimal",
+            "signed_on": "date",
+            "at": "datetime",
+            "urgent": "bool",
+            "items": "list",
+            "score": "float",
+            "count": "int",
+        },
+        "key": ["no"],
+    }
+)
+TALK = EvidenceType.model_validate(
+    {"fields": {"talker": "person", "held_on": "date"}, "key": ["talker", "held_on"]}
+)
+EMPTY = EvidenceType.model_validate({"fields": {"code": "str"}})
+
+
+def org(session: Session) -> None:
+    session.add_all(
+        [
+            Unit(code="C", name="集团公司", kind="company", parent_code=None),
+            Unit(code="M1", name="一矿", kind="mine", parent_code="C"),
+            Unit(code="B1", name="一矿第一党支部", kind="branch", parent_code="M1"),
+            Unit(code="M2", name="二矿", kind="mine", parent_code="C"),
+        ]
+    )
+    session.flush()
+    session.add_all(
+        [
+            Person(code="P1", name="张三", unit_code="B1", party_member=True, tags=["cadre"]),
+            Person(code="P2", name="李四", unit_code="M2", party_member=False, tags=[]),
+            PostType(name="党支部书记"),
+        ]
+    )
+    session.flush()
+    session.add(
+        PostAssignment(
+            person_code="P1",
+            post_name="党支部书记",
+            unit_code="B1",
+            since=dt.date(2025, 1, 1),
+            until=None,
+        )
+    )
+
+
+def procurement(no: str, unit: str, amount: str) -> TypedRecord:
+    return TypedRecord(
+        fields={
+            "no": no,
+            "unit": unit,
+            "amount": Decimal(amount),
+            "signed_on": dt.date(2026, 3, 5),
+            "at": dt.datetime(2026, 3, 5, 9, 30),
+            "urgent": True,
+            "items": ["钢材", "水泥"],
+            "score": Decimal("0.5"),
+            "count": 3,
+        },
+        raw={},
+        location=Location(file="erp"),
+    )
+
+
+def put(session: Session, type_name: str, kind: EvidenceType, records: list[TypedRecord]) -> None:
+    store.ingest(
+        session,
+        type_name=type_name,
+        evidence_type=kind,
+        records=records,
+        source_name="t",
+        source_kind="file",
+    )
+    session.commit()
+
+
+def ev(con: frames.duckdb.DuckDBPyConnection, sql: str) -> list[tuple[object, ...]]:
+    return con.execute(sql).fetchall()
+
+
+def test_loads_current_versions_typed(engine: sa.Engine, tmp_path: Path) -> None:
+    with Session(engine) as session:
+        org(session)
+        session.commit()
+        put(
+            session,
+            "procurement",
+            PROCUREMENT,
+            [procurement("C1", "B1", "1200000"), procurement("C2", "M2", "80000.5")],
+        )
+        put(
+            session,
+            "talk",
+            TALK,
+            [
+                TypedRecord(
+                    fields={"talker": "P1", "held_on": dt.date(2026, 3, 1)},
+                    raw={},
+                    location=Location(),
+                )
+            ],
+        )
+    con = frames.connect()
+    report = load_frames(
+        engine,
+        types={"procurement": PROCUREMENT, "talk": TALK, "empty": EMPTY},
+        con=con,
+        cache_dir=tmp_path,
+    )
+    assert report.org_rows == {"org_units": 4, "org_people": 2, "org_posts": 1}
+    assert ev(con, "SELECT code, parent_code FROM org_units ORDER BY code") == [
+        ("B1", "M1"),
+        ("C", None),
+        ("M1", "C"),
+        ("M2", "C"),
+    ]
+    assert ev(con, "SELECT code, party_member, tags FROM org_people ORDER BY code") == [
+        ("P1", True, ["cadre"]),
+        ("P2", False, []),
+    ]
+    assert ev(con, "SELECT person_code, post_name, since, until FROM org_posts") == [
+        ("P1", "党支部书记", dt.date(2025, 1, 1), None)
+    ]
+    rows = ev(
+        con,
+        "SELECT _key, no, unit, amount, signed_on, \"at\", urgent, items, score, \"count\" FROM ev_procurement ORDER BY no",
+    )
+    assert rows == [
+        (
+            "C1",
+            "C1",
+            "B1",
+            Decimal("1200000.00"),
+            dt.date(2026, 3, 5),
+            dt.datetime(2026, 3, 5, 9, 30),
+            True,
+            ["钢材", "水泥"],
+            0.5,
+            3,
+        ),
+        (
+            "C2",
+            "C2",
+            "M2",
+            Decimal("80000.50"),
+            dt.date(2026, 3, 5),
+            dt.datetime(2026, 3, 5, 9, 30),
+            True,
+            ["钢材", "水泥"],
+            0.5,
+            3,
+        ),
+    ]
+    with Session(engine) as session:
+        ids = {r.natural_key: r.id for r in store.list_current(session, type_name="procurement")}
+    assert dict(ev(con, "SELECT _key, _id FROM ev_procurement")) == ids
+    assert ev(con, "SELECT _key FROM ev_talk") == [("P1/2026-03-01",)]
+    assert ev(con, "SELECT count(*) FROM ev_empty") == [(0,)]
+    # The shapes are the contract's own.
+    contract = frames.connect()
+    frames.create_evidence_table(contract, "procurement", PROCUREMENT.fields)
+    assert ev(con, "DESCRIBE ev_procurement") == ev(contract, "DESCRIBE ev_procurement")
+    assert (
+        report.types["procurement"].cache_rebuilt
+        and report.types["procurement"].added_to_cache == 2
+    )
+
+
+def test_later_changes_reach_the_cache_incrementally(engine: sa.Engine, tmp_path: Path) -> None:
+    types = {"procurement": PROCUREMENT}
+    with Session(engine) as session:
+        put(
+            session,
+            "procurement",
+            PROCUREMENT,
+            [procurement("C1", "B1", "100"), procurement("C2", "B1", "200")],
+        )
+    load_frames(engine, types=types, con=frames.connect(), cache_dir=tmp_path)
+    with Session(engine) as session:
+        put(
+            session,
+            "procurement",
+            PROCUREMENT,
+            [procurement("C1", "B1", "150"), procurement("C3", "B1", "300")],
+        )
+    con = frames.connect()
+    report = load_frames(engine, types=types, con=con, cache_dir=tmp_path)
+    assert (
+        report.types["procurement"].cache_rebuilt,
+        report.types["procurement"].added_to_cache,
+    ) == (False, 2)
+    assert ev(con, "SELECT no, amount FROM ev_procurement ORDER BY no") == [
+        ("C1", Decimal("150.00")),
+        ("C2", Decimal("200.00")),
+        ("C3", Decimal("300.00")),
+    ]
+    # Nothing new: nothing copied, same answer.
+    again = load_frames(engine, types=types, con=frames.connect(), cache_dir=tmp_path)
+    assert again.types["procurement"].added_to_cache == 0 and again.types["procurement"].rows == 3
+
+
+def test_many_small_refreshes_are_compacted(engine: sa.Engine, tmp_path: Path) -> None:
+    types = {"procurement": PROCUREMENT}
+    for round_ in range(11):
+        with Session(engine) as session:
+            put(
+                session,
+                "procurement",
+                PROCUREMENT,
+                [procurement("C1", "B1", str(100 + round_)), procurement(f"N{round_}", "B1", "1")],
+            )
+        load_frames(engine, types=types, con=frames.connect(), cache_dir=tmp_path)
+    con = frames.connect()
+    load_frames(engine, types=types, con=con, cache_dir=tmp_path)
+    parts = list((cache_root(engine, tmp_path) / "procurement").glob("*.parquet"))
+    assert len(parts) <= 9
+    assert ev(con, "SELECT amount FROM ev_procurement WHERE no = 'C1'") == [(Decimal("110.00"),)]
+    assert ev(con, "SELECT count(*) FROM ev_procurement") == [(12,)]
+
+
+def test_a_new_database_or_new_fields_rebuild_the_cache(
+    sqlite_engine: sa.Engine, tmp_path: Path
+) -> None:
+    types = {"procurement": PROCUREMENT}
+    with Session(sqlite_engine) as session:
+        put(session, "procurement", PROCUREMENT, [procurement("C1", "B1", "100")])
+    load_frames(sqlite_engine, types=types, con=frames.connect(), cache_dir=tmp_path)
+    # Same URL, database recreated with other content: the cache must not answer for it.
+    with sqlite_engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM evidence_records"))
+    with Session(sqlite_engine) as session:
+        put(session, "procurement", PROCUREMENT, [procurement("D9", "B1", "999")])
+    con = frames.connect()
+    report = load_frames(sqlite_engine, types=types, con=con, cache_dir=tmp_path)
+    assert report.types["procurement"].cache_rebuilt
+    assert ev(con, "SELECT no FROM ev_procurement") == [("D9",)]
+    narrower = EvidenceType.model_validate(
+        {"fields": {"no": "str", "amount": "decimal"}, "key": ["no"]}
+    )
+    con = frames.connect()
+    report = load_frames(
+        sqlite_engine, types={"procurement": narrower}, con=con, cache_dir=tmp_path
+    )
+    assert report.types["procurement"].cache_rebuilt
+    assert ev(con, "SELECT * FROM ev_procurement")[0][2:] == ("D9", Decimal("999.00"))
+
+
+def test_unit_scope_keeps_the_subtree(engine: sa.Engine, tmp_path: Path) -> None:
+    with Session(engine) as session:
+        org(session)
+        session.commit()
+        put(
+            session,
+            "procurement",
+            PROCUREMENT,
+            [
+                procurement("C1", "B1", "1"),
+                procurement("C2", "M2", "2"),
+                procurement("C3", "M1", "3"),
+            ],
+        )
+        put(
+            session,
+            "talk",
+            TALK,
+            [
+                TypedRecord(
+                    fields={"talker": "P1", "held_on": dt.date(2026, 3, 1)},
+                    raw={},
+                    location=Location(),
+                ),
+                TypedRecord(
+                    fields={"talker": "P2", "held_on": dt.date(2026, 3, 1)},
+                    raw={},
+                    location=Location(),
+                ),
+            ],
+        )
+    con = frames.connect()
+    load_frames(
+        engine,
+        types={"procurement": PROCUREMENT, "talk": TALK},
+        con=con,
+        unit_scope="M1",
+        cache_dir=tmp_path,
+    )
+    assert ev(con, "SELECT no FROM ev_procurement ORDER BY no") == [("C1",), ("C3",)]
+    assert ev(con, "SELECT talker FROM ev_talk") == [("P1",)]
+    assert ev(con, "SELECT count(*) FROM org_units") == [(4,)]  # the org stays whole
+    with pytest.raises(NotFoundError, match="no unit 'X9'"):
+        load_frames(engine, types={}, con=frames.connect(), unit_scope="X9", cache_dir=tmp_path)
+
+
+def test_uncommitted_records_are_not_loaded(sqlite_engine: sa.Engine, tmp_path: Path) -> None:
+    with Session(sqlite_engine) as session:
+        store.ingest(
+            session,
+            type_name="procurement",
+            evidence_type=PROCUREMENT,
+            records=[procurement("C1", "B1", "1")],
+            source_name="t",
+            source_kind="file",
+        )
+        con = frames.connect()
+        load_frames(session, types={"procurement": PROCUREMENT}, con=con, cache_dir=tmp_path)
+        assert ev(con, "SELECT count(*) FROM ev_procurement") == [(0,)]
+        session.rollback()
+    with Session(sqlite_engine) as session:
+        put(session, "procurement", PROCUREMENT, [procurement("C7", "B1", "7")])
+    con = frames.connect()
+    load_frames(sqlite_engine, types={"procurement": PROCUREMENT}, con=con, cache_dir=tmp_path)
+    assert ev(con, "SELECT no FROM ev_procurement") == [("C7",)]
