@@ -1,0 +1,73 @@
+"""One entry for running an inspection or an escalation pass, through Prefect or without it.
+
+Prefect's temporary server costs several seconds per process (more on a fresh PREFECT_HOME);
+an everyday one-off run does about a second of work. So the plain pipeline is the default for
+one-off commands, and Prefect is used when asked for or when a server is configured
+(``PREFECT_API_URL``), where a flow run costs little and shows up in the UI.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+
+from workflows import pipeline
+from workflows.escalation import EscalationReport, run_escalation
+from workflows.summary import InspectionRequest, InspectionSummary
+
+
+class Timed(BaseModel):
+    """Where a command's seconds went: orchestration start-up against the inspection's work."""
+
+    engine: str  # "prefect" or "library"
+    total_seconds: float
+    work_seconds: float
+
+    @property
+    def startup_seconds(self) -> float:
+        return max(self.total_seconds - self.work_seconds, 0.0)
+
+
+def prefect_by_default() -> bool:
+    """Prefect when a server is configured; otherwise the plain pipeline."""
+    return bool(os.environ.get("PREFECT_API_URL"))
+
+
+def inspect(
+    *,
+    pack: str,
+    period: str,
+    scope: str | None,
+    trigger: str,
+    use_prefect: bool,
+    org_files: Sequence[str] = (),
+    escalate: bool = True,
+    listener: pipeline.StepListener | None = None,
+) -> InspectionSummary:
+    request = InspectionRequest(pack=pack, period=period, scope=scope, trigger=trigger)
+    if use_prefect:
+        from workflows.inspect import inspect as inspect_flow
+
+        result: InspectionSummary = inspect_flow(
+            pack=pack,
+            period=period,
+            scope=scope,
+            trigger=trigger,
+            org_files=list(org_files),
+            escalate_after=escalate,
+        )
+        return result
+    return pipeline.run_inspection(
+        request, org_files=org_files, escalate=escalate, listener=listener
+    )
+
+
+def escalate(*, packs: Sequence[str], trigger: str, use_prefect: bool) -> EscalationReport:
+    if use_prefect:
+        from workflows.escalate import escalate as escalate_flow
+
+        report: EscalationReport = escalate_flow(packs=list(packs), trigger=trigger)
+        return report
+    return run_escalation(packs=packs)
