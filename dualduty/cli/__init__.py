@@ -6,7 +6,20 @@ import sys
 
 import typer
 
-from dualduty.cli import audit, cases, db, demo, notify, org, rules, serve, users
+from dualduty.cli import (
+    audit,
+    cases,
+    db,
+    demo,
+    deploy,
+    inspect,
+    notify,
+    org,
+    rules,
+    scheduler,
+    serve,
+    users,
+)
 from dualduty.cli.console import err_console
 from dualduty.errors import DualdutyError
 
@@ -24,6 +37,9 @@ app.add_typer(users.app, name="users")
 app.add_typer(notify.app, name="notify")
 app.add_typer(rules.app, name="rules")
 app.command("serve")(serve.serve)
+app.command("inspect")(inspect.inspect)
+app.command("scheduler")(scheduler.scheduler)
+app.command("deploy")(deploy.deploy)
 app.add_typer(cases.app, name="cases")
 app.add_typer(audit.app, name="audit")
 app.command("escalate")(cases.escalate)
