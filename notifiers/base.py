@@ -174,6 +174,9 @@ class ChannelBase(BaseModel):
     # Environment variable names of this kind's secrets, for redaction and `notify channels`.
     secret_fields: ClassVar[tuple[str, ...]] = ()
 
+    def kind_name(self) -> str:
+        return str(type(self).model_fields["kind"].default)
+
     def effective_rate_limits(self) -> list[RateLimit]:
         if self.rate_limits is not None:
             return list(self.rate_limits)

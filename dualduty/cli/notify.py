@@ -46,7 +46,7 @@ def test(
 ) -> None:
     """发送测试消息 / send a test message now (not through the outbox)."""
     channels = load_channels()
-    kind = channels.get_or_raise(channel).model_fields["kind"].default
+    kind = channels.get_or_raise(channel).kind_name()
     notice = Notice(template="test", language=language.value)
     with session_scope() as session, httpx.Client() as http:
         try:
@@ -104,7 +104,6 @@ def list_(
         table.add_column(column)
     table.add_column("次数/tries", justify="right")
     table.add_column("下次/next")
-    table.add_column("错误/last error", overflow="fold")
     for row in rows:
         table.add_row(
             str(row.id),
@@ -115,9 +114,12 @@ def list_(
             row.step,
             str(row.attempts),
             _fmt(row.next_attempt_at) if row.state == OutboxState.pending else "—",
-            row.last_error or "",
         )
     out.print(table)
+    # Errors in full below the table, where a narrow terminal cannot cut them.
+    for row in rows:
+        if row.last_error and row.state != OutboxState.sent:
+            out.print(f"#{row.id} 错误/error: {row.last_error}", highlight=False, soft_wrap=True)
     out.print(
         " ".join(f"{state}={count}" for state, count in sorted(counts.items())) or "(empty)",
         highlight=False,
@@ -148,31 +150,20 @@ def channels() -> None:
     """检查渠道文件 / validate the channels file and show missing secrets (never their values)."""
     loaded = load_channels()
     missing = loaded.missing_secrets()
-    table = Table(title=f"渠道 / channels ({loaded.source})")
-    for column in (
-        "名称/name",
-        "类型/kind",
-        "限流/limits",
-        "备用/fallback",
-        "汇总/digest",
-        "密钥/secrets",
-    ):
-        table.add_column(column)
+    out.print(f"渠道文件 / channels file: {loaded.source}", highlight=False)
     for name, channel in loaded:
         limits = ", ".join(str(limit) for limit in channel.effective_rate_limits()) or "—"
-        envs = channel.secret_envs()
         secrets = ", ".join(
-            f"{env} {'缺失/missing' if env in missing.get(name, []) else 'ok'}" for env in envs
+            f"{env} {'缺失/missing' if env in missing.get(name, []) else 'ok'}"
+            for env in channel.secret_envs()
         )
-        table.add_row(
-            name,
-            str(channel.model_fields["kind"].default),
-            limits,
-            channel.fallback or "—",
-            channel.digest_at.strftime("%H:%M") if channel.digest_at else "—",
-            secrets or "—",
+        digest = channel.digest_at.strftime("%H:%M") if channel.digest_at else "—"
+        out.print(
+            f"{name} ({channel.kind_name()}): 限流/limits {limits}; 备用/fallback "
+            f"{channel.fallback or '—'}; 汇总/digest {digest}; 密钥/secrets {secrets or '—'}",
+            highlight=False,
+            soft_wrap=True,
         )
-    out.print(table)
     if missing:
         err_console.print(
             "缺少环境变量 / missing environment variables: "

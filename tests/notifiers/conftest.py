@@ -91,19 +91,27 @@ def chat_env(chat_server: ChatServer, monkeypatch: pytest.MonkeyPatch) -> dict[s
 
 @dataclass
 class Smtp:
-    controller: Controller
+    controller: Controller | None
     handler: SmtpHandler
     port: int
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def start(self) -> None:
+        """A stopped aiosmtpd controller cannot restart: a new one takes the same port."""
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
 
 
 @pytest.fixture
 def smtp() -> Iterator[Smtp]:
-    handler = SmtpHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield Smtp(controller, handler, port)
-    controller.stop()
+    server = Smtp(None, SmtpHandler(), free_port())
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

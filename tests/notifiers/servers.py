@@ -168,6 +168,8 @@ def _make_handler(state: ChatServer) -> type[BaseHTTPRequestHandler]:
             answer = self._scripted(service)
             if isinstance(answer, Hang):
                 with state.lock:
+                    if service == "webhook":  # the receiver processed it, then the answer got lost
+                        state.webhook_seen.add(self.headers.get("Idempotency-Key", ""))
                     state.received.append(
                         Received(service, dict(self.headers), body, raw, state.now())
                     )

@@ -352,8 +352,7 @@ def test_gives_up_after_max_attempts_then_retry_revives(
         "channels:\n  hook: {kind: webhook, url_env: T_WEBHOOK_URL, secret_env: T_WEBHOOK_SECRET, max_attempts: 3}\n"
     )
     add_messages(factory, channel="hook", recipients=["P1"], cases=[1])
-    chat_server.script("hook", *[(503, {"error": "unavailable"})] * 3)
-    chat_server.scripted["webhook"] = chat_server.scripted.pop("hook")
+    chat_server.script("webhook", *[(503, {"error": "unavailable"})] * 3)
     outcomes = []
     for _ in range(3):
         outcomes += [
