@@ -21,6 +21,7 @@ from console.deps import ConsoleState, CsrfFailed, LoginRequired, make_templates
 from console.security import Signer
 from dualduty.settings import Settings, get_settings
 from models.session import get_engine, session_factory
+from models.users import RelativesLookup, no_declared_relatives
 
 STATIC = Path(__file__).with_name("static")
 
@@ -118,18 +119,25 @@ class GuardMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def create_app(*, settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    *,
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    relatives: RelativesLookup = no_declared_relatives,
+) -> FastAPI:
     """Build the console. Tests pass their own settings and engine; ``dualduty serve`` uses
-    the configured ones."""
+    the configured ones. ``relatives`` answers "whom has this person declared as relatives"
+    for recusal, once declarations are evidence."""
     # Imported here: the route modules import the app's dependencies, not the reverse.
-    from console.routes import api, auth
+    from console.routes import api, auth, cases
 
     settings = settings or get_settings()
     state = ConsoleState(
         settings=settings,
         sessions=session_factory(engine or get_engine(settings.database_url)),
         signer=Signer(settings.secret_key.get_secret_value()),
-        templates=make_templates(),
+        templates=make_templates(timezone=settings.timezone),
+        relatives=relatives,
     )
 
     app = FastAPI(
@@ -141,6 +149,7 @@ def create_app(*, settings: Settings | None = None, engine: Engine | None = None
     app.state.console = state
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
+    app.include_router(cases.router)
 
     api_app = FastAPI(
         title="dualduty API",

@@ -2,8 +2,8 @@
 decisions, comments.
 
 ``record`` writes inside the request's transaction (a decision and its audit entry land
-together). ``record_now`` writes in a transaction of its own, for events whose request fails:
-a denied access or a failed login must be on record even though nothing else is saved.
+together). ``record_and_commit`` commits at once, for events whose request fails: a denied
+access or a failed login must be on record even though nothing else is saved.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from console.deps import ConsoleState
 from models import audit
 from models.base import utcnow
 
@@ -43,8 +42,8 @@ def record(
     )
 
 
-def record_now(
-    state: ConsoleState,
+def record_and_commit(
+    session: Session,
     *,
     actor: str,
     action: str,
@@ -52,13 +51,16 @@ def record_now(
     subject_id: str | int,
     detail: dict[str, Any],
 ) -> None:
-    with state.sessions.begin() as session:
-        record(
-            session,
-            actor=actor,
-            action=action,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            detail=detail,
-            now=utcnow(),
-        )
+    """For events whose request then fails (a denied access, a failed login): commit now, so
+    the refusal's rollback cannot take the entry with it. Done in the request's own session:
+    a second connection would wait for the locks this one may already hold."""
+    record(
+        session,
+        actor=actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        detail=detail,
+        now=utcnow(),
+    )
+    session.commit()

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import Depends, HTTPException, Request
@@ -23,7 +24,7 @@ from console.security import IdentityProvider, PasswordProvider, Signer
 from dualduty.settings import Settings
 from models import users
 from models.base import utcnow
-from models.users import Role, User, WebSession
+from models.users import RelativesLookup, Role, User, WebSession, no_declared_relatives
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -37,6 +38,7 @@ class ConsoleState:
     signer: Signer
     templates: Jinja2Templates
     identity: IdentityProvider = field(default_factory=PasswordProvider)
+    relatives: RelativesLookup = no_declared_relatives
 
     @property
     def session_lifetime(self) -> dt.timedelta:
@@ -47,7 +49,13 @@ class ConsoleState:
         return int(self.settings.upload_max_mb * 1024 * 1024)
 
 
-def make_templates() -> Jinja2Templates:
+def make_templates(*, timezone: str) -> Jinja2Templates:
+    zone = ZoneInfo(timezone)
+
+    def local(moment: dt.datetime) -> str:
+        """Times are stored in UTC and read where the organisation works."""
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         # Every page escapes every value: a <script> typed into a comment renders as text.
@@ -56,6 +64,7 @@ def make_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["local"] = local
     return Jinja2Templates(env=env)
 
 

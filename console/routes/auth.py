@@ -113,8 +113,8 @@ def login(
         db, settings=state.settings, username=username, ip=ip, now=now
     )
     if throttle is not None:
-        auditing.record_now(
-            state,
+        auditing.record_and_commit(
+            db,
             actor=username,
             action="login.throttled",
             subject_type="user",
@@ -133,9 +133,8 @@ def login(
     users.record_login_attempt(db, username=username, ip=ip, success=user is not None, now=now)
     if user is None:
         # Committed even though the request "fails": the strike must count.
-        db.commit()
-        auditing.record_now(
-            state,
+        auditing.record_and_commit(
+            db,
             actor=username,
             action="login.failed",
             subject_type="user",

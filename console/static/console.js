@@ -22,7 +22,9 @@ document.addEventListener("DOMContentLoaded", () => {
     const sync = () => {
       for (const group of form.querySelectorAll("[data-for-decisions]")) {
         const wanted = group.dataset.forDecisions.split(" ");
-        group.hidden = !wanted.includes(select.value);
+        const shown = wanted.includes(select.value);
+        group.hidden = !shown;
+        group.disabled = !shown; // a disabled fieldset's fields are not submitted
       }
     };
     select.addEventListener("change", sync);

@@ -9,6 +9,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,18 +21,24 @@ from sqlalchemy.orm import Session
 
 from console.app import create_app
 from dualduty.settings import Settings, get_settings
-from models import users
+from evidence import manual
+from evidence.types import EvidenceType
+from models import cases, users
+from models.cases.tables import Case
 from models.org import Person, PostAssignment, PostType, Unit
+from rules.findings import Finding, Severity, Side, SubjectKind, Verdict
 
 NOW = dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC)
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Production argon2 costs 64 MiB and ~0.1 s per hash; tests need neither."""
+def console_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Cheap argon2 (production costs 64 MiB and ~0.1 s per hash) and attachments under the
+    test's own folder."""
     monkeypatch.setenv("DUALDUTY_PASSWORD_HASH_TIME_COST", "1")
     monkeypatch.setenv("DUALDUTY_PASSWORD_HASH_MEMORY_KIB", "8")
+    monkeypatch.setenv("DUALDUTY_DATA_DIR", str(tmp_path / "data"))
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
@@ -185,3 +193,135 @@ def logged_in(base_url: str, username: str) -> Iterator[httpx.Client]:
         response = login(client, username)
         assert response.status_code == 303, response.text
         yield client
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+
+def open_case(
+    session: Session,
+    *,
+    rule_id: str,
+    unit: str,
+    bearer: str | None = None,
+    bearer_post: str | None = None,
+    person: str | None = None,
+    severity: Severity = Severity.medium,
+    side: Side = Side.integrity,
+    period: str = "2026-03",
+    explanation: str = "2026-03 无支委会记录（要求 ≥1，实际 0）",
+    evidence_ids: list[int] | None = None,
+    ladder: str | None = "standard",
+) -> Case:
+    """A failing finding reconciled into a case, as an inspection would."""
+    finding = Finding(
+        pack="party-conduct",
+        pack_version="9f" * 32,
+        rule_id=rule_id,
+        period=period,
+        subject_kind=SubjectKind.person if person else SubjectKind.unit,
+        subject_id=person or unit,
+        unit_code=unit,
+        verdict=Verdict.failed,
+        side=side,
+        severity=severity,
+        ladder=ladder,
+        bearer_person=bearer,
+        bearer_post=bearer_post,
+        explanation=explanation,
+        evidence_ids=evidence_ids or [],
+    )
+    report = cases.reconcile(session, findings=[finding], inspection_id=None, now=NOW)
+    case = session.get(Case, report.opened[0])
+    assert case is not None
+    return case
+
+
+PROCUREMENT = EvidenceType(
+    title="采购合同 / procurement",
+    fields={"unit": "unit", "vendor": "str", "amount": "int", "signed_on": "date"},
+    key=["unit", "vendor", "signed_on"],
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Case ids by what makes them interesting."""
+
+    branch: int  # B1, bearer 李书记 (P-SEC-B1): insp1 and insp2 may decide (insp2 is related)
+    mine_head: int  # M1, bearer 王矿长 who supervises insp1 and insp2: both recused
+    about_insp1: int  # a person case about insp1 himself
+    procurement: int  # D1, critical, business side, with an evidence record
+    other_mine: int  # B2 in 二矿: outside insp1's jurisdiction
+
+
+def seed_scenario(session: Session) -> Scenario:
+    """The organisation, one user per role and jurisdiction, and five cases."""
+    seed_org(session)
+    add_user(session, "insp1", users.Role.inspector, jurisdiction="M1", person_code="P-INSP1")
+    add_user(session, "insp2", users.Role.inspector, jurisdiction="M1", person_code="P-INSP2")
+    add_user(session, "insp3", users.Role.inspector, jurisdiction="M2", person_code="P-INSP3")
+    add_user(session, "ginsp", users.Role.inspector, jurisdiction="G", person_code=None)
+    add_user(session, "viewer", users.Role.viewer, jurisdiction="M1")
+    add_user(session, "root", users.Role.admin)
+    report = manual.submit(
+        session,
+        type_name="procurement",
+        evidence_type=PROCUREMENT,
+        records=[
+            {
+                "unit": "D1",
+                "vendor": "某某矿山机械有限公司",
+                "amount": "1200000",
+                "signed_on": "2026-03-05",
+            }
+        ],
+        submitted_by="seed",
+        origin="seed",
+    )
+    branch = open_case(
+        session,
+        rule_id="branch-committee-monthly",
+        unit="B1",
+        bearer="P-SEC-B1",
+        bearer_post="党支部书记",
+    )
+    mine_head = open_case(
+        session,
+        rule_id="secretary-integrity-talks",
+        unit="M1",
+        bearer="P-HEAD-M1",
+        bearer_post="矿长",
+        severity=Severity.high,
+        explanation="2026-03 矿长未开展廉洁谈话",
+    )
+    about_insp1 = open_case(
+        session,
+        rule_id="training-hours",
+        unit="M1",
+        person="P-INSP1",
+        bearer="P-INSP1",
+        explanation="学时不足（要求 ≥32，实际 20）",
+        side=Side.business,
+        severity=Severity.low,
+    )
+    procurement = open_case(
+        session,
+        rule_id="major-procurement-decision",
+        unit="D1",
+        severity=Severity.critical,
+        side=Side.business,
+        period="",
+        explanation="大额采购 1,200,000 元无事先集体决策记录",
+        evidence_ids=report.ids,
+        ladder="integrity",
+    )
+    other = open_case(session, rule_id="branch-committee-monthly", unit="B2")
+    session.flush()
+    return Scenario(
+        branch=branch.id,
+        mine_head=mine_head.id,
+        about_insp1=about_insp1.id,
+        procurement=procurement.id,
+        other_mine=other.id,
+    )
