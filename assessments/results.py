@@ -158,3 +158,11 @@ class AssessmentResult(_Frozen):
 
     def sha256(self) -> str:
         return hashlib.sha256(self.model_dump_json().encode("utf-8")).hexdigest()
+
+
+def by_peer_group(cards: list[Scorecard]) -> dict[str, list[Scorecard]]:
+    """Cards by peer label (党支部, 党支部书记 …), each list in display order."""
+    grouped: dict[str, list[Scorecard]] = {}
+    for card in cards:
+        grouped.setdefault(card.peer_label, []).append(card)
+    return grouped
