@@ -44,15 +44,6 @@ from workflows.summary import InspectionRequest, InspectionSummary, StepTiming
 
 T = TypeVar("T")
 
-STEPS = ("sync_org", "gather", "evaluate", "reconcile", "escalate")
-STEP_LABELS = {
-    "sync_org": "同步组织 / sync org",
-    "gather": "采集证据 / gather evidence",
-    "evaluate": "评估规则 / evaluate rules",
-    "reconcile": "更新问题 / reconcile cases",
-    "escalate": "升级督办 / escalate",
-}
-
 
 class StepListener(Protocol):
     """Told when each step starts and ends (the CLI's progress display, the flow's logs)."""

@@ -11,23 +11,9 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from pydantic import BaseModel
-
 from workflows import pipeline
 from workflows.escalation import EscalationReport, run_escalation
 from workflows.summary import InspectionRequest, InspectionSummary
-
-
-class Timed(BaseModel):
-    """Where a command's seconds went: orchestration start-up against the inspection's work."""
-
-    engine: str  # "prefect" or "library"
-    total_seconds: float
-    work_seconds: float
-
-    @property
-    def startup_seconds(self) -> float:
-        return max(self.total_seconds - self.work_seconds, 0.0)
 
 
 def prefect_by_default() -> bool:

@@ -12,6 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from models.inspections import RunCounts
 from rules.findings import Finding, Verdict
 
+STEPS = ("sync_org", "gather", "evaluate", "reconcile", "escalate")
+STEP_LABELS = {
+    "sync_org": "同步组织 / sync org",
+    "gather": "采集证据 / gather evidence",
+    "evaluate": "评估规则 / evaluate rules",
+    "reconcile": "更新问题 / reconcile cases",
+    "escalate": "升级督办 / escalate",
+}
 FAILING_ROWS_LIMIT = 1000  # a table artifact beyond this is unreadable; the count says how many
 
 
@@ -46,6 +54,18 @@ class FailingFinding(BaseModel):
     side: str
     bearer: str | None
     explanation: str
+
+
+class Timed(BaseModel):
+    """Where a command's seconds went: orchestration start-up against the inspection's work."""
+
+    engine: str  # "prefect" or "library"
+    total_seconds: float
+    work_seconds: float
+
+    @property
+    def startup_seconds(self) -> float:
+        return max(self.total_seconds - self.work_seconds, 0.0)
 
 
 class StepTiming(BaseModel):

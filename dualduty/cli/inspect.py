@@ -10,7 +10,7 @@ import json
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
@@ -18,8 +18,10 @@ from rich.table import Table
 
 from dualduty.cli.console import err_console, out
 from dualduty.errors import DualdutyError
-from workflows import pipeline, runner
-from workflows.summary import InspectionSummary
+from workflows.summary import STEP_LABELS, InspectionSummary, Timed
+
+if TYPE_CHECKING:
+    from workflows.pipeline import StepListener
 
 
 class OutputFormat(StrEnum):
@@ -35,13 +37,13 @@ class ProgressListener:
         self._tasks: dict[str, TaskID] = {}
 
     def started(self, step: str) -> None:
-        self._tasks[step] = self._progress.add_task(pipeline.STEP_LABELS[step], total=1)
+        self._tasks[step] = self._progress.add_task(STEP_LABELS[step], total=1)
 
     def finished(self, step: str, detail: str, seconds: float) -> None:
         self._progress.update(
             self._tasks[step],
             completed=1,
-            description=f"[green]✓[/] {pipeline.STEP_LABELS[step]} — {detail}",
+            description=f"[green]✓[/] {STEP_LABELS[step]} — {detail}",
         )
 
 
@@ -49,7 +51,7 @@ class LineListener:
     """Plain lines when output is not a terminal (logs, CI, the kill test)."""
 
     def started(self, step: str) -> None:
-        err_console.print(f"▶ {step} {pipeline.STEP_LABELS[step]}", highlight=False)
+        err_console.print(f"▶ {step} {STEP_LABELS[step]}", highlight=False)
 
     def finished(self, step: str, detail: str, seconds: float) -> None:
         err_console.print(f"✓ {step} {detail} ({seconds:.2f} s)", highlight=False)
@@ -80,6 +82,8 @@ def inspect(
     ] = OutputFormat.table,
 ) -> None:
     """立即检查 / inspect a pack for a period now and summarise the findings and cases."""
+    from workflows import runner
+
     use_prefect = runner.prefect_by_default() if prefect is None else prefect
     engine = "Prefect flow" if use_prefect else "library pipeline (no Prefect)"
     if output == OutputFormat.table:
@@ -102,7 +106,7 @@ def inspect(
     except DualdutyError as error:
         err_console.print(f"[bold red]错误 / error[/]: {error}", highlight=False)
         raise typer.Exit(error.exit_code) from None
-    timing = runner.Timed(
+    timing = Timed(
         engine="prefect" if use_prefect else "library",
         total_seconds=time.perf_counter() - began,
         work_seconds=summary.work_seconds,
@@ -122,8 +126,10 @@ def _run(
     org_files: list[Path] | None,
     use_prefect: bool,
     escalate: bool,
-    listener: pipeline.StepListener | None,
+    listener: StepListener | None,
 ) -> InspectionSummary:
+    from workflows import runner
+
     return runner.inspect(
         pack=str(pack.resolve()),
         period=period,
@@ -178,7 +184,7 @@ def print_summary(summary: InspectionSummary, *, failing_rows: int = 20) -> None
         out.print(failing)
 
 
-def print_timing(timing: runner.Timed) -> None:
+def print_timing(timing: Timed) -> None:
     engine = "Prefect" if timing.engine == "prefect" else "library pipeline"
     out.print(
         f"耗时 / time: {timing.total_seconds:.2f} s = 启动与编排 start-up "

@@ -21,12 +21,13 @@ from rich.table import Table
 
 from dualduty.cli.console import err_console, out
 from dualduty.errors import DualdutyError
-from workflows.packs import load_pack
-from workflows.scheduler import SchedulerOptions, serve
-from workflows.schedules import ScheduledInspection, scheduled_inspections
+from workflows.schedules import ScheduledInspection
 
 
 def collect(packs: list[Path]) -> list[ScheduledInspection]:
+    from workflows.packs import load_pack
+    from workflows.schedules import scheduled_inspections
+
     items: list[ScheduledInspection] = []
     for path in packs:
         pack = load_pack(str(path.resolve()))
@@ -98,6 +99,8 @@ def scheduler(
         handlers=[RichHandler(console=err_console, show_path=False)],
     )
     logging.getLogger("apscheduler").setLevel(logging.INFO)
+    from workflows.scheduler import SchedulerOptions, serve
+
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
