@@ -451,12 +451,19 @@ def try_acquire(
     session_factory: SessionFactory, *, channel: str, limits: list[RateLimit], now: dt.datetime
 ) -> float:
     """Take a send slot: 0.0 when taken (and recorded), else the seconds until one frees."""
+    if not limits:
+        # Nothing to count, so nothing to serialise: only a throttling pause can hold us.
+        with session_factory() as session:
+            paused_until = session.scalar(
+                select(ChannelGate.paused_until).where(ChannelGate.channel == channel)
+            )
+        if paused_until is not None and paused_until > now:
+            return (paused_until - now).total_seconds()
+        return 0.0
     with session_factory() as session, session.begin():
         gate = _lock_gate(session, channel, now)
         if gate.paused_until is not None and gate.paused_until > now:
             return (gate.paused_until - now).total_seconds()
-        if not limits:
-            return 0.0
         longest = max(limit.per_seconds for limit in limits)
         since = now - dt.timedelta(seconds=longest)
         recent = list(
