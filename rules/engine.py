@@ -11,25 +11,23 @@ The connection is used by one evaluation at a time: the engine keeps two tempora
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from decimal import Decimal
-from typing import Any
+from collections.abc import Collection, Sequence
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dualduty.errors import NotFoundError
 from evidence.frames import ORG_TABLES, create_evidence_table, evidence_table
 from rules.compiler import CompiledPack, RulePlan
 from rules.findings import Finding, Verdict
-from rules.kinds import Check, Duty, Window
+from rules.kinds import Check, Duty
 from rules.periods import Period
 from rules.queries.check import check_sql
-from rules.queries.common import JudgedPeriod, judged_periods
+from rules.queries.common import JudgedPeriod, judged_periods, literal
 from rules.queries.duty import duty_sql
 from rules.queries.window import window_sql
-from rules.wording import check_words, duty_words, window_words
-
-COLUMNS = ("subject_id", "unit_code", "period", "verdict", "bearer", "ids", "n", "total", "late")
+from rules.wording import explanation_sql
 
 
 def prepare(con: duckdb.DuckDBPyConnection, pack: CompiledPack, scope: str | None) -> bool:
@@ -88,21 +86,43 @@ def rule_query(
     plan: RulePlan,
     periods: list[JudgedPeriod],
     scoped: bool,
-) -> tuple[str, list[str]]:
-    """The rule's SQL, and (checks) the evidence types whose total absence means no-evidence."""
-    if isinstance(plan.rule, Duty):
-        return duty_sql(plan, periods, scoped), []
-    if isinstance(plan.rule, Check):
-        missing = empty_lookups(con, plan)
-        return check_sql(plan, periods, scoped, bool(missing)), missing
-    return window_sql(plan, periods, scoped), []
+) -> str:
+    """The rule's whole query: its kind's CTEs, then one row per finding with every column."""
+    rule = plan.rule
+    if isinstance(rule, Duty):
+        body = duty_sql(plan, periods, scoped)
+    elif isinstance(rule, Check):
+        body = check_sql(plan, periods, scoped, bool(empty_lookups(con, plan)))
+    else:
+        body = window_sql(plan, periods, scoped)
+    post = rule.bearer.post if rule.bearer is not None else None
+    return f"""{body}
+SELECT {literal(pack.id)} AS pack,
+       {literal(pack.version)} AS pack_version,
+       {literal(rule.id)} AS rule_id,
+       period,
+       {literal(plan.subject_kind.value)} AS subject_kind,
+       subject_id,
+       unit_code,
+       verdict,
+       {literal(rule.side.value)} AS side,
+       {literal(rule.severity.value)} AS severity,
+       {literal(rule.ladder)} AS ladder,
+       bearer AS bearer_person,
+       CASE WHEN bearer IS NULL THEN NULL ELSE {literal(post)} END AS bearer_post,
+       {explanation_sql(pack, plan)} AS explanation,
+       ids AS evidence_ids
+FROM result
+ORDER BY period, subject_id
+"""
 
 
 def empty_lookups(con: duckdb.DuckDBPyConnection, plan: RulePlan) -> list[str]:
     """Evidence types looked up by ``require`` that hold no record at all.
 
     A check that needs a decision record cannot tell "no decision was taken" from "decisions were
-    never loaded"; with none loaded at all, it says so instead of failing every record.
+    never loaded"; with none loaded at all, it says so (no-evidence) instead of failing every
+    record.
     """
     used = plan.require.lookups if plan.require else frozenset()
     missing = []
@@ -115,6 +135,61 @@ def empty_lookups(con: duckdb.DuckDBPyConnection, plan: RulePlan) -> list[str]:
     return missing
 
 
+FINDINGS_SCHEMA = pa.schema(
+    [
+        pa.field("pack", pa.string()),
+        pa.field("pack_version", pa.string()),
+        pa.field("rule_id", pa.string()),
+        pa.field("period", pa.string()),
+        pa.field("subject_kind", pa.string()),
+        pa.field("subject_id", pa.string()),
+        pa.field("unit_code", pa.string()),
+        pa.field("verdict", pa.string()),
+        pa.field("side", pa.string()),
+        pa.field("severity", pa.string()),
+        pa.field("ladder", pa.string()),
+        pa.field("bearer_person", pa.string()),
+        pa.field("bearer_post", pa.string()),
+        pa.field("explanation", pa.string()),
+        pa.field("evidence_ids", pa.list_(pa.int64())),
+    ]
+)
+
+
+def evaluate_table(
+    pack: CompiledPack,
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    *,
+    scope: str | None = None,
+    rules: Sequence[str] | None = None,
+) -> pa.Table:
+    """Every finding (pass, fail, no-evidence) as one Arrow table, columns named as ``Finding``'s
+    fields.
+
+    This is the bulk interface: an inspection of a large company yields hundreds of thousands of
+    findings (most of them passes), which stay columnar here; turning each into a Python object
+    costs far more than judging it. ``findings()`` converts the rows you need.
+    """
+    scoped = prepare(con, pack, scope)
+    plans = [pack.plan(rule_id) for rule_id in rules] if rules is not None else pack.plans
+    tables = []
+    for plan in plans:
+        periods = judged_periods(plan, period)
+        if not periods:
+            continue
+        sql = rule_query(pack, con, plan, periods, scoped)
+        tables.append(con.sql(sql).to_arrow_table().cast(FINDINGS_SCHEMA))
+    if not tables:
+        return FINDINGS_SCHEMA.empty_table()
+    return pa.concat_tables(tables)
+
+
+def findings(table: pa.Table) -> list[Finding]:
+    """Findings from (a filtered part of) ``evaluate_table``'s result."""
+    return [Finding.model_validate(row) for row in table.to_pylist()]
+
+
 def evaluate(
     pack: CompiledPack,
     con: duckdb.DuckDBPyConnection,
@@ -122,62 +197,15 @@ def evaluate(
     *,
     scope: str | None = None,
     rules: Sequence[str] | None = None,
+    verdicts: Collection[Verdict] | None = None,
 ) -> list[Finding]:
     """Judge every rule (or the ``rules`` named) for the periods falling due in ``period``.
 
-    ``scope`` (a unit code) limits the subjects to that unit's subtree.
+    ``scope`` (a unit code) limits the subjects to that unit's subtree; ``verdicts`` keeps only
+    findings with those verdicts (``{Verdict.failed, Verdict.no_evidence}`` for what needs action).
     """
-    scoped = prepare(con, pack, scope)
-    plans = [pack.plan(rule_id) for rule_id in rules] if rules is not None else pack.plans
-    findings: list[Finding] = []
-    for plan in plans:
-        findings.extend(_evaluate_plan(pack, con, plan, period, scoped))
-    return findings
-
-
-def _evaluate_plan(
-    pack: CompiledPack,
-    con: duckdb.DuckDBPyConnection,
-    plan: RulePlan,
-    period: Period,
-    scoped: bool,
-) -> list[Finding]:
-    periods = judged_periods(plan, period)
-    if not periods:
-        return []
-    sql, missing = rule_query(pack, con, plan, periods, scoped)
-    rows = con.execute(sql).fetchall()
-    return [_finding(pack, plan, dict(zip(COLUMNS, row, strict=True)), missing) for row in rows]
-
-
-def _finding(
-    pack: CompiledPack, plan: RulePlan, row: dict[str, Any], missing: list[str]
-) -> Finding:
-    rule = plan.rule
-    verdict = Verdict(row["verdict"])
-    total: Decimal | None = row["total"]
-    if isinstance(rule, Duty):
-        words = duty_words(pack, plan, verdict, row["period"], row["n"], total, row["late"])
-    elif isinstance(rule, Check):
-        words = check_words(plan, verdict, row["subject_id"], missing)
-    else:
-        assert isinstance(rule, Window)
-        words = window_words(plan, verdict, row["subject_id"], row["n"], total)
-    bearer_post = rule.bearer.post if rule.bearer is not None else None
-    return Finding(
-        pack=pack.id,
-        pack_version=pack.version,
-        rule_id=rule.id,
-        period=row["period"],
-        subject_kind=plan.subject_kind,
-        subject_id=row["subject_id"],
-        unit_code=row["unit_code"],
-        verdict=verdict,
-        side=rule.side,
-        severity=rule.severity,
-        ladder=rule.ladder,
-        bearer_person=row["bearer"],
-        bearer_post=bearer_post if row["bearer"] is not None else None,
-        explanation=words,
-        evidence_ids=list(row["ids"] or []),
-    )
+    table = evaluate_table(pack, con, period, scope=scope, rules=rules)
+    if verdicts is not None:
+        wanted = pa.array([v.value for v in verdicts], pa.string())
+        table = table.filter(pc.is_in(table["verdict"], value_set=wanted))
+    return findings(table)

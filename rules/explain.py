@@ -13,11 +13,12 @@ from enum import StrEnum
 from typing import Any
 
 import duckdb
+import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
 from evidence.frames import evidence_table
 from rules.compiler import RECORD, CompiledPack, RulePlan, describe
-from rules.engine import evaluate
+from rules.engine import evaluate_table, findings
 from rules.findings import Finding
 from rules.kinds import Check, Duty, Window
 from rules.periods import Period
@@ -80,13 +81,14 @@ def explain(
 ) -> Explanation:
     """The finding of ``rule_id`` for ``subject_id`` in ``period``, with its records."""
     plan = pack.plan(rule_id)
-    findings = evaluate(pack, con, period, rules=[rule_id])
+    table = evaluate_table(pack, con, period, rules=[rule_id])
+    mine = findings(table.filter(pc.equal(table["subject_id"], subject_id)))
     periods = judged_periods(plan, period)
-    finding = next((f for f in findings if f.subject_id == subject_id), None)
+    finding = mine[-1] if mine else None
     label = finding.period if finding is not None else (periods[0].label if periods else "")
     chosen = [p for p in periods if p.label == label]
     if finding is None or not chosen:
-        subjects = sorted({f.subject_id for f in findings})[:10]
+        subjects = sorted(set(table["subject_id"].to_pylist()))[:10]
         return Explanation(
             rule_id=rule_id,
             subject_id=subject_id,

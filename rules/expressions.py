@@ -221,6 +221,7 @@ class _Checker:
         self.fields: set[str] = set()
         self.lookups: set[str] = set()
         self.date_literals: set[int] = set()  # ids of text literals compared with dates
+        self.day_counts: set[int] = set()  # ids of numbers added to dates
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -417,9 +418,13 @@ class _Checker:
             if isinstance(node, exp.Div) or T.float in {lt, rt}:
                 return T.float if T.decimal not in {lt, rt} else T.decimal
             return T.decimal if T.decimal in {lt, rt} else T.int
+        # A date plus or minus a number of days. DuckDB adds INTEGER, not BIGINT (int fields),
+        # to a date, so the number is cast when compiled.
         if isinstance(node, exp.Add | exp.Sub) and lt is T.date and rt is T.int:
-            return T.date  # a date plus or minus a number of days
+            self.day_counts.add(id(right))
+            return T.date
         if isinstance(node, exp.Add) and lt is T.int and rt is T.date:
+            self.day_counts.add(id(left))
             return T.date
         if isinstance(node, exp.Sub) and lt is T.date and rt is T.date:
             return T.int  # days between two dates
@@ -538,8 +543,15 @@ class _Checker:
     def rewrite(self, tree: exp.Expr) -> exp.Expr:
         scope = self.scope
         date_literals = self.date_literals
+        day_counts = self.day_counts
 
         def transform(node: exp.Expr) -> exp.Expr:
+            result = qualify(node)
+            if id(node) in day_counts:
+                return exp.cast(result, exp.DataType.Type.INT)
+            return result
+
+        def qualify(node: exp.Expr) -> exp.Expr:
             node.comments = None
             if isinstance(node, exp.Anonymous) and str(node.this).lower() == "has":
                 relation = scope.lookups[node.expressions[0].name]

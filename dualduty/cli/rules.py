@@ -195,9 +195,15 @@ def explain_command(
     pack = load_pack(pack_path)
     inspected = Period.parse(period)
     organisation = _org_for(pack, org, evidence)
-    con = fixture_connection(
-        pack, organisation, evidence_dir_fixtures(pack, evidence), evidence.resolve()
-    )
+    files = evidence_dir_fixtures(pack, evidence)
+    if not files:
+        err_console.print(
+            f"注意 / note: {evidence} 中没有按证据类型命名的文件 / no files named after the "
+            f"evidence types ({', '.join(pack.pack.evidence)}), e.g. meeting.csv",
+            highlight=False,
+            soft_wrap=True,
+        )
+    con = fixture_connection(pack, organisation, files, evidence.resolve())
     try:
         result = explain(pack, con, rule, subject, inspected)
     finally:

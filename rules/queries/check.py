@@ -7,8 +7,10 @@ from evidence.frames import evidence_table
 from rules.compiler import RECORD, LookupPlan, RulePlan
 from rules.queries.common import (
     JudgedPeriod,
+    bearer_column,
+    bearer_join,
     bearers_cte,
-    capped,
+    ids_list,
     in_scope,
     literal,
     periods_cte,
@@ -35,39 +37,39 @@ def lookup_join(lookup: LookupPlan) -> str:
 
 
 def base_cte(plan: RulePlan, scoped: bool) -> str:
-    """Selected records with their period label and the bearer's reference date."""
+    """``base``: the selected records (``when``) with their period label and reference date."""
     member = "TRUE"
     date = f'CAST({RECORD}."{plan.date_field}" AS DATE)' if plan.date_field else None
     if plan.period.kind is not None and date is not None:
         member = f"{date} BETWEEN p.p_start AND p.p_end"
-    ref = date if date is not None and plan.bearer_at.value == "record_date" else "p.ref"
+    ref = f"coalesce({date}, p.ref)" if date and plan.bearer_at.value == "record_date" else "p.ref"
     when = f"coalesce(({plan.when.sql}), FALSE)" if plan.when else "TRUE"
     unit = f'{RECORD}."{plan.unit_field}"'
     return (
-        f"base AS (SELECT {RECORD}.*, p.label AS _period, coalesce({ref}, p.ref) AS _ref "
+        f"base AS (SELECT {RECORD}.*, p.label AS _period, {ref} AS _ref "
         f"FROM {evidence_table(plan.evidence)} {RECORD} JOIN periods p ON {member} "
         f"WHERE {when} AND {in_scope(unit, scoped)})"
     )
 
 
-def rows_cte(plan: RulePlan) -> str:
+def judged_cte(plan: RulePlan) -> str:
+    """``judged``: one row per record. Grouped by ``_id`` only, other columns carried with
+    ``any_value``: grouping on wide text keys costs more than the joins themselves."""
     assert plan.require is not None
     joins = "\n  ".join(lookup_join(lookup) for lookup in plan.lookups)
-    found = [
-        f"list(DISTINCT {lk.alias}._id) FILTER (WHERE {lk.alias}._id IS NOT NULL)"
-        for lk in plan.lookups
-        if lk.evidence is not None
-    ]
-    looked_up = "flatten([" + ", ".join(f"coalesce({f}, [])" for f in found) + "])"
-    return f"""rows AS (
-  SELECT {RECORD}._id, coalesce({RECORD}._key, {RECORD}._id::VARCHAR) AS subject_id,
-         {RECORD}._period AS label, {RECORD}."{plan.unit_field}"::VARCHAR AS unit_code,
-         {RECORD}._ref AS at,
+    found = [f"list({lk.alias}._id)" for lk in plan.lookups if lk.evidence is not None]
+    looked_up = " || ".join(found) if found else "[]::BIGINT[]"
+    return f"""judged AS (
+  SELECT {RECORD}._id,
+         any_value(coalesce({RECORD}._key, {RECORD}._id::VARCHAR)) AS subject_id,
+         any_value({RECORD}._period) AS period,
+         any_value({RECORD}."{plan.unit_field}"::VARCHAR) AS unit_code,
+         any_value({RECORD}._ref) AS at_day,
          bool_or(coalesce(({plan.require.sql}), FALSE)) AS ok,
-         {looked_up if found else "[]::BIGINT[]"} AS looked_up
+         {looked_up} AS looked_up
   FROM base {RECORD}
   {joins}
-  GROUP BY ALL
+  GROUP BY {RECORD}._id
 )"""
 
 
@@ -77,16 +79,13 @@ def check_sql(
     return f"""
 WITH {periods_cte(periods)},
 {base_cte(plan, scoped)},
-{rows_cte(plan)},
-{bearers_cte(plan, "rows", "_id", "unit_code", "at")}
-SELECT rw.subject_id, rw.unit_code, rw.label AS period,
-       {verdict_sql("TRUE" if missing_evidence else "FALSE", "rw.ok")} AS verdict,
-       b.bearer,
-       [rw._id] || {capped("rw.looked_up")} AS ids,
-       1::BIGINT AS n,
-       NULL::DECIMAL(38, 4) AS total,
-       0::BIGINT AS late
-FROM rows rw
-LEFT JOIN bearers b ON b._id = rw._id AND b.label = rw.label
-ORDER BY period, subject_id
-"""
+{judged_cte(plan)},
+{bearers_cte(plan, "judged")},
+result AS (
+  SELECT j.subject_id, j.unit_code, j.period,
+         {verdict_sql("TRUE" if missing_evidence else "FALSE", "j.ok")} AS verdict,
+         {bearer_column(plan, "j.subject_id")} AS bearer,
+         [j._id] || {ids_list("j.looked_up")} AS ids
+  FROM judged j
+  {bearer_join("j")}
+)"""

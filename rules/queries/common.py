@@ -4,8 +4,9 @@ Every query reads the evaluation tables of ``evidence.frames`` plus two temporar
 prepares once per evaluation: ``_dd_ancestors(unit, ancestor, depth)`` (each unit with itself at
 depth 0 and every ancestor above it) and ``_dd_scope(unit)`` (the units in scope).
 
-Every rule query returns the same columns, so findings are built one way:
-``subject_id, unit_code, period, verdict, bearer, ids, n, total, late``.
+Every kind's query ends in a CTE ``result`` with the columns ``subject_id, unit_code, period,
+verdict, bearer, ids`` plus the numbers its explanation needs; the engine adds the constant columns
+and the explanation (``rules.wording``) in one final SELECT.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def judged_periods(plan: RulePlan, inspected: Period) -> list[JudgedPeriod]:
 
     Inspecting March judges monthly rules for March and quarterly rules for Q1 (which ends in
     March), but not yearly ones; inspecting the year judges all of them. A rule with a fixed yearly
-    deadline falls due on its deadline. Rules without a period are judged on every inspection.
+    deadline falls due on its deadline. Rules without a period are judged on every inspection, with
+    the inspected period's end as the reference date for bearers.
     """
     spec = plan.period
     grace = getattr(plan.rule, "grace_days", 0)
@@ -51,8 +53,7 @@ def judged_periods(plan: RulePlan, inspected: Period) -> list[JudgedPeriod]:
             )
         ]
     result: list[JudgedPeriod] = []
-    candidates = _periods_overlapping(inspected, spec.kind)
-    for period in candidates:
+    for period in _periods_overlapping(inspected, spec.kind):
         falls_due = spec.due(period, 0) if spec.deadline else period.end
         if not inspected.start <= falls_due <= inspected.end:
             continue
@@ -124,11 +125,12 @@ def holds_post(alias: str, posts: list[str], at: str) -> str:
 
 
 def subjects_cte(subject: Subject, scoped: bool) -> str:
-    """``subjects(subject_id, unit_code, label)``: units or people judged in each period."""
+    """``subjects(subject_id, unit_code, label, at_day)``: units or people judged in each period,
+    with the date their bearer is looked up at."""
     if subject.kind is SubjectKind.unit:
         kinds = [UnitKind(k).value for k in subject.unit_kinds or []]
         return (
-            "subjects AS (SELECT u.code AS subject_id, u.code AS unit_code, p.label "
+            "subjects AS (SELECT u.code AS subject_id, u.code AS unit_code, p.label, p.ref AS at_day "
             "FROM org_units u CROSS JOIN periods p "
             f"WHERE u.kind IN {text_list(kinds)} AND {in_scope('u.code', scoped)})"
         )
@@ -141,46 +143,56 @@ def subjects_cte(subject: Subject, scoped: bool) -> str:
     if subject.posts:
         # People selected by post are judged where they hold it: that unit is the jurisdiction.
         return (
-            "subjects AS (SELECT pe.code AS subject_id, min(o.unit_code) AS unit_code, p.label "
-            "FROM org_people pe CROSS JOIN periods p "
+            "subjects AS (SELECT pe.code AS subject_id, min(o.unit_code) AS unit_code, p.label, "
+            "any_value(p.ref) AS at_day FROM org_people pe CROSS JOIN periods p "
             f"JOIN org_posts o ON o.person_code = pe.code AND {holds_post('o', subject.posts, 'p.ref')} "
             f"WHERE {' AND '.join(conditions) or 'TRUE'} AND {in_scope('o.unit_code', scoped)} "
             "GROUP BY pe.code, p.label)"
         )
     return (
-        "subjects AS (SELECT pe.code AS subject_id, pe.unit_code, p.label "
+        "subjects AS (SELECT pe.code AS subject_id, pe.unit_code, p.label, p.ref AS at_day "
         "FROM org_people pe CROSS JOIN periods p "
         f"WHERE {' AND '.join(conditions) or 'TRUE'} AND {in_scope('pe.unit_code', scoped)})"
     )
 
 
-def bearers_cte(plan: RulePlan, source: str, key: str, unit: str, at: str) -> str:
-    """``bearers(<key>, label, bearer)``: the bearer post's holder at each row's unit on ``at``.
+def bearers_cte(plan: RulePlan, source: str) -> str:
+    """``bearers(unit, at_day, bearer)``: the bearer post's holder for each distinct (unit, date) of
+    ``source`` (a CTE with ``unit_code`` and ``at_day``), nearest unit first when ``up`` is set.
 
-    ``source`` is a CTE with columns ``key``, ``label``, ``unit`` and ``at``. Without a bearer post,
-    a person subject bears their own duty and other subjects have no bearer.
+    Resolved per distinct pair rather than per subject, because many records share a unit and a
+    date; the caller joins the result back. Without a bearer post the CTE is empty.
     """
     bearer = plan.rule.bearer
     if bearer is None:
-        own = key if plan.subject_kind is SubjectKind.person else "NULL"
-        return f"bearers AS (SELECT s.{key}, s.label, {own}::VARCHAR AS bearer FROM {source} s)"
+        return "bearers AS (SELECT NULL::VARCHAR AS unit, NULL::DATE AS at_day, NULL::VARCHAR AS bearer)"
     depth = "" if bearer.up else "AND a.depth = 0"
     return (
-        f"bearers AS (SELECT s.{key}, s.label, o.person_code AS bearer FROM {source} s "
-        f"JOIN _dd_ancestors a ON a.unit = s.{unit} {depth} "
-        f"JOIN org_posts o ON o.unit_code = a.ancestor AND {holds_post('o', [bearer.post], f's.{at}')} "
-        f"QUALIFY row_number() OVER (PARTITION BY s.{key}, s.label "
+        f"pairs AS (SELECT DISTINCT unit_code, at_day FROM {source}), "
+        "bearers AS (SELECT s.unit_code AS unit, s.at_day, o.person_code AS bearer FROM pairs s "
+        f"JOIN _dd_ancestors a ON a.unit = s.unit_code {depth} "
+        f"JOIN org_posts o ON o.unit_code = a.ancestor AND {holds_post('o', [bearer.post], 's.at_day')} "
+        "QUALIFY row_number() OVER (PARTITION BY s.unit_code, s.at_day "
         "ORDER BY a.depth, o.person_code) = 1)"
     )
+
+
+def bearer_column(plan: RulePlan, subject: str) -> str:
+    """The bearer: the post holder found by ``bearers_cte`` (joined as ``b``), or, with no bearer
+    post, the person subject themself."""
+    if plan.rule.bearer is None:
+        return f"{subject}::VARCHAR" if plan.subject_kind is SubjectKind.person else "NULL::VARCHAR"
+    return "b.bearer"
+
+
+def bearer_join(source: str) -> str:
+    return f"LEFT JOIN bearers b ON b.unit = {source}.unit_code AND b.at_day = {source}.at_day"
 
 
 def verdict_sql(no_evidence: str, passed: str) -> str:
     return f"CASE WHEN {no_evidence} THEN 'no-evidence' WHEN {passed} THEN 'pass' ELSE 'fail' END"
 
 
-def ids_sql(column: str, condition: str) -> str:
-    return f"list({column} ORDER BY {column}) FILTER (WHERE {condition})"
-
-
-def capped(column: str) -> str:
-    return f"coalesce({column}, [])[1:{MAX_IDS}]"
+def ids_list(column: str) -> str:
+    """Distinct non-null ids of a list column, sorted and capped."""
+    return f"list_sort(list_distinct(coalesce({column}, [])))[1:{MAX_IDS}]"

@@ -6,10 +6,11 @@ from evidence.frames import evidence_table
 from rules.compiler import RECORD, RulePlan
 from rules.kinds import Duty
 from rules.queries.common import (
+    MAX_IDS,
     JudgedPeriod,
+    bearer_column,
+    bearer_join,
     bearers_cte,
-    capped,
-    ids_sql,
     periods_cte,
     subjects_cte,
     verdict_sql,
@@ -49,6 +50,7 @@ def threshold_sql(rule: Duty, measure: str) -> str:
 
 
 def recs_cte(plan: RulePlan) -> str:
+    """``recs(_id, sid, label, ok, on_time, val, d)``: each record placed in its period."""
     rule = plan.rule
     assert isinstance(rule, Duty)
     member, on_time, where = record_terms(plan)
@@ -65,7 +67,6 @@ def recs_cte(plan: RulePlan) -> str:
 def duty_sql(plan: RulePlan, periods: list[JudgedPeriod], scoped: bool) -> str:
     rule = plan.rule
     assert isinstance(rule, Duty)
-    measure = measure_sql(rule)
     return f"""
 WITH {periods_cte(periods)},
 {subjects_cte(rule.subject, scoped)},
@@ -73,28 +74,25 @@ WITH {periods_cte(periods)},
 agg AS (
   SELECT sid, label,
          count(*) FILTER (WHERE ok AND on_time) AS n,
-         {measure} AS measure,
+         {measure_sql(rule)} AS measure,
          count(*) FILTER (WHERE ok AND NOT on_time) AS late,
-         {ids_sql("_id", "ok AND on_time")} AS ids,
-         {ids_sql("_id", "ok AND NOT on_time")} AS late_ids
+         list(_id) FILTER (WHERE ok AND on_time) AS ids,
+         list(_id) FILTER (WHERE ok AND NOT on_time) AS late_ids
   FROM recs WHERE sid IN (SELECT subject_id FROM subjects) GROUP BY sid, label
 ),
 present AS (SELECT label, count(*) AS records FROM recs GROUP BY label),
-bearer_src AS (
-  SELECT s.subject_id, s.label, s.unit_code, p.ref AS at FROM subjects s JOIN periods p USING (label)
-),
-{bearers_cte(plan, "bearer_src", "subject_id", "unit_code", "at")}
-SELECT s.subject_id, s.unit_code, s.label AS period,
-       {verdict_sql("coalesce(pr.records, 0) = 0", threshold_sql(rule, "coalesce(a.measure, 0)"))}
-         AS verdict,
-       b.bearer,
-       {capped("a.ids")} || {capped("a.late_ids")} AS ids,
-       coalesce(a.n, 0) AS n,
-       coalesce(a.measure, 0)::DECIMAL(38, 4) AS total,
-       coalesce(a.late, 0) AS late
-FROM subjects s
-LEFT JOIN agg a ON a.sid = s.subject_id AND a.label = s.label
-LEFT JOIN present pr ON pr.label = s.label
-LEFT JOIN bearers b ON b.subject_id = s.subject_id AND b.label = s.label
-ORDER BY period, subject_id
-"""
+{bearers_cte(plan, "subjects")},
+result AS (
+  SELECT s.subject_id, s.unit_code, s.label AS period,
+         {verdict_sql("coalesce(pr.records, 0) = 0", threshold_sql(rule, "coalesce(a.measure, 0)"))}
+           AS verdict,
+         {bearer_column(plan, "s.subject_id")} AS bearer,
+         list_sort(coalesce(a.ids, []))[1:{MAX_IDS}] || list_sort(coalesce(a.late_ids, []))[1:{MAX_IDS}] AS ids,
+         coalesce(a.n, 0) AS n,
+         coalesce(a.measure, 0)::DECIMAL(38, 4) AS total,
+         coalesce(a.late, 0) AS late
+  FROM subjects s
+  LEFT JOIN agg a ON a.sid = s.subject_id AND a.label = s.label
+  LEFT JOIN present pr ON pr.label = s.label
+  {bearer_join("s")}
+)"""

@@ -8,14 +8,17 @@ from rules.compiler import RECORD, RulePlan
 from rules.kinds import Window
 from rules.queries.common import (
     JudgedPeriod,
+    bearer_column,
+    bearer_join,
     bearers_cte,
-    capped,
+    ids_list,
     in_scope,
     periods_cte,
 )
 
 
 def group_key_sql(rule: Window) -> str:
+    """The group as text, ``D1/V04``: the subject of the group's findings."""
     parts = ", ".join(f"coalesce({RECORD}.\"{name}\"::VARCHAR, '')" for name in rule.group_by)
     return f"concat_ws('/', {parts})"
 
@@ -31,15 +34,18 @@ def base_cte(plan: RulePlan, scoped: bool) -> str:
         if plan.period.kind is not None
         else f"{date} IS NOT NULL"
     )
+    unit = f'{RECORD}."{plan.unit_field}"'
     return (
-        f'base AS (SELECT {RECORD}._id, {RECORD}."{plan.unit_field}"::VARCHAR AS unit_code, '
+        f"base AS (SELECT {RECORD}._id, {unit}::VARCHAR AS unit_code, "
         f'{date} AS d, {RECORD}."{rule.sum}" AS v, {group_key_sql(rule)} AS g '
         f"FROM {evidence_table(plan.evidence)} {RECORD} "
-        f"WHERE {where} AND {bounded} AND {in_scope(f'{RECORD}.{chr(34)}{plan.unit_field}{chr(34)}', scoped)})"
+        f"WHERE {where} AND {bounded} AND {in_scope(unit, scoped)})"
     )
 
 
 def window_ctes(plan: RulePlan, scoped: bool) -> str:
+    """``win`` (each record with the count and total of the N days up to it), ``ends`` (those in
+    a judged period), ``flagged`` (windows over the line) and ``members`` (their records)."""
     rule = plan.rule
     assert isinstance(rule, Window)
     days = rule.within_days
@@ -61,25 +67,21 @@ def window_sql(plan: RulePlan, periods: list[JudgedPeriod], scoped: bool) -> str
 WITH {periods_cte(periods)},
 {window_ctes(plan, scoped)},
 groups AS (
-  SELECT g, label, arg_max(unit_code, d) AS unit_code, max(d) AS last_d, count(*) AS records
+  SELECT g, label, arg_max(unit_code, d) AS unit_code, max(d) AS at_day, count(*) AS records
   FROM ends GROUP BY g, label
 ),
 worst AS (SELECT g, label, max(wtotal) AS total, arg_max(wn, wtotal) AS n FROM flagged GROUP BY g, label),
-cited AS (SELECT g, label, list(_id ORDER BY _id) AS ids FROM members GROUP BY g, label),
-rows AS (
-  SELECT gr.g, gr.label, gr.unit_code, gr.records,
-         coalesce(gr.last_d, DATE '9999-12-31') AS at, w.total, w.n, c.ids
-  FROM groups gr LEFT JOIN worst w USING (g, label) LEFT JOIN cited c USING (g, label)
-),
-{bearers_cte(plan, "rows", "g", "unit_code", "at")}
-SELECT rw.g AS subject_id, rw.unit_code, rw.label AS period,
-       CASE WHEN rw.total IS NULL THEN 'pass' ELSE 'fail' END AS verdict,
-       b.bearer,
-       {capped("rw.ids")} AS ids,
-       coalesce(rw.n, rw.records) AS n,
-       rw.total::DECIMAL(38, 4) AS total,
-       0::BIGINT AS late
-FROM rows rw
-LEFT JOIN bearers b ON b.g = rw.g AND b.label = rw.label
-ORDER BY period, subject_id
-"""
+cited AS (SELECT g, label, list(_id) AS ids FROM members GROUP BY g, label),
+{bearers_cte(plan, "groups")},
+result AS (
+  SELECT gr.g AS subject_id, gr.unit_code, gr.label AS period,
+         CASE WHEN w.total IS NULL THEN 'pass' ELSE 'fail' END AS verdict,
+         {bearer_column(plan, "gr.g")} AS bearer,
+         {ids_list("c.ids")} AS ids,
+         coalesce(w.n, gr.records) AS n,
+         w.total::DECIMAL(38, 4) AS total
+  FROM groups gr
+  LEFT JOIN worst w ON w.g = gr.g AND w.label = gr.label
+  LEFT JOIN cited c ON c.g = gr.g AND c.label = gr.label
+  {bearer_join("gr")}
+)"""
