@@ -9,6 +9,7 @@ import typer
 from dualduty.cli import (
     assess,
     audit,
+    backtest,
     cases,
     db,
     demo,
@@ -41,6 +42,7 @@ app.command("serve")(serve.serve)
 app.command("inspect")(inspect.inspect)
 app.command("scheduler")(scheduler.scheduler)
 app.command("deploy")(deploy.deploy)
+app.command("backtest")(backtest.backtest)
 app.add_typer(cases.app, name="cases")
 app.add_typer(audit.app, name="audit")
 app.command("escalate")(cases.escalate)
