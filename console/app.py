@@ -129,7 +129,7 @@ def create_app(
     the configured ones. ``relatives`` answers "whom has this person declared as relatives"
     for recusal, once declarations are evidence."""
     # Imported here: the route modules import the app's dependencies, not the reverse.
-    from console.routes import api, auth, cases
+    from console.routes import api, assessments, auth, cases
 
     settings = settings or get_settings()
     state = ConsoleState(
@@ -150,6 +150,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
     app.include_router(cases.router)
+    app.include_router(assessments.router)
 
     api_app = FastAPI(
         title="dualduty API",
