@@ -22,16 +22,23 @@ def verify() -> None:
     if report.ok:
         out.print(
             f"审计链完整 / chain intact: {report.entries} 条 entries, "
-            f"last seq {report.last_seq}, last hash {report.last_hash}"
+            f"last seq {report.last_seq}, last hash {report.last_hash}",
+            soft_wrap=True,
         )
         return
     err_console.print(
         f"[bold red]审计链已被破坏 / chain BROKEN[/]: {len(report.breaks)} 处 problem(s) "
         f"in {report.entries} entries",
         highlight=False,
+        soft_wrap=True,
     )
     for item in report.breaks:
-        err_console.print(f"  seq {item.seq} [{item.kind}] {item.message}", highlight=False)
+        err_console.print(
+            f"  seq {item.seq} [{item.kind}] {item.message}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
     raise typer.Exit(1)
 
 
@@ -80,7 +87,7 @@ def log(
         return
     out.print(table)
     if len(rows) == limit:
-        out.print(f"更早的记录 / older entries: --before {rows[-1].seq}")
+        out.print(f"更早的记录 / older entries: --before {rows[-1].seq}", soft_wrap=True)
 
 
 def _short(detail: dict[str, object]) -> str:

@@ -128,11 +128,14 @@ def list_(
                 str(case.due_on),
                 case.bearer_person or "—",
             )
-    out.print("  ".join(f"{_label(s)}: {n}" for s, n in counts.items() if n) or "无案件 / no cases")
+    out.print(
+        "  ".join(f"{_label(s)}: {n}" for s, n in counts.items() if n) or "无案件 / no cases",
+        soft_wrap=True,
+    )
     if page.items:
         out.print(table)
     if page.next_cursor:
-        out.print(f"下一页 / next page: --cursor {page.next_cursor}")
+        out.print(f"下一页 / next page: --cursor {page.next_cursor}", soft_wrap=True)
 
 
 @app.command("show")
@@ -169,25 +172,19 @@ def show(case_id: Annotated[int, typer.Argument(help="案件编号 / case id")])
         ]
         out.print(Panel("\n".join(lines), title=f"案件 / case #{case.id}"), highlight=False)
 
-        history = Table(
-            "时间 / at (UTC)",
-            "操作者 / actor",
-            "事件 / event",
-            "状态 / state",
-            "v",
-            "详情 / detail",
-            title="历史 / history",
-        )
+        # One line per event, soft-wrapped: reasons are long and must never be cut off.
+        out.print("[bold]历史 / history[/]")
         for event in cases.history(session, case_id=case_id):
-            history.add_row(
-                event.at.strftime("%Y-%m-%d %H:%M"),
-                event.actor,
-                event.kind,
-                f"{event.from_state or '·'} → {event.to_state or '·'}",
-                str(event.version),
-                ", ".join(f"{k}={v}" for k, v in event.detail.items() if v not in (None, [], "")),
+            detail = ", ".join(
+                f"{k}={v}" for k, v in event.detail.items() if v not in (None, [], "")
             )
-        out.print(history)
+            out.print(
+                f"  {event.at:%Y-%m-%d %H:%M} v{event.version} {event.actor} {event.kind} "
+                f"{event.from_state or '·'} → {event.to_state or '·'}  {detail}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
 
         messages = session.scalars(
             select(OutboxMessage).where(OutboxMessage.case_id == case_id).order_by(OutboxMessage.id)
@@ -212,13 +209,17 @@ def show(case_id: Annotated[int, typer.Argument(help="案件编号 / case id")])
             out.print(sent)
         for comment in cases.comments(session, case_id=case_id):
             out.print(
-                f"💬 {comment.at:%Y-%m-%d %H:%M} {comment.author}: {comment.body}", markup=False
+                f"💬 {comment.at:%Y-%m-%d %H:%M} {comment.author}: {comment.body}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
             )
         for item in cases.attachments(session, case_id=case_id):
             out.print(
                 f"📎 #{item.id} {item.filename} ({item.size} B, {item.sha256[:12]}) "
                 f"{item.uploaded_by}",
                 markup=False,
+                soft_wrap=True,
             )
 
 
@@ -272,7 +273,8 @@ def decide(
         )
         out.print(
             f"已记录 / recorded: 案件 #{case.id} {decision.kind.value} → {_label(case.state)} "
-            f"(version {case.version}, by {who})"
+            f"(version {case.version}, by {who})",
+            soft_wrap=True,
         )
 
 
@@ -287,7 +289,7 @@ def comment(
         note = cases.add_comment(
             session, case_id=case_id, author=actor or default_actor(), body=body, now=utcnow()
         )
-        out.print(f"已添加评论 / comment #{note.id} added to case #{case_id}")
+        out.print(f"已添加评论 / comment #{note.id} added to case #{case_id}", soft_wrap=True)
 
 
 @app.command("attach")
@@ -308,7 +310,11 @@ def attach(
             now=utcnow(),
             note=note,
         )
-        out.print(f"已上传 / attached #{item.id} {item.filename} ({item.size} bytes)")
+        out.print(
+            f"已上传 / attached #{item.id} {item.filename} ({item.size} bytes)",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def escalate(
@@ -335,10 +341,12 @@ def escalate(
     if deliver:
         report = escalation.combine(report, escalation.deliver())
     done = time.perf_counter()
-    out.print(f"升级督办 / escalation at {moment.isoformat()}: {report}")
+    out.print(f"升级督办 / escalation at {moment.isoformat()}: {report}", soft_wrap=True)
     out.print(
         f"用时 / time: advance {advanced - started:.2f} s"
         + (f", deliver {done - advanced:.2f} s" if deliver else "")
     )
     for failure in report.failures:
-        err_console.print(f"  跳过 / skipped: {failure}", highlight=False, markup=False)
+        err_console.print(
+            f"  跳过 / skipped: {failure}", highlight=False, markup=False, soft_wrap=True
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 import models
 from dualduty.cli import app
+from dualduty.cli.console import err_console, out
 from dualduty.errors import ConflictError, NotFoundError, UserError
 from models.cases import reconcile
 from models.session import get_engine
@@ -23,8 +25,12 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "250")
+def wide_console() -> Iterator[None]:
+    """Rich reads the terminal width once, at import; tables would elide the cells we check."""
+    saved = (out._width, err_console._width)
+    out.width = err_console.width = 250
+    yield
+    out._width, err_console._width = saved
 
 
 @pytest.fixture
