@@ -190,7 +190,10 @@ class _Call:
             self.secrets.extend(s for s in (parts.password, parts.query) if s)
         self.label = f"${source.url_env}" if source.url_env else _safe_url(self.url)
         self.headers = dict(source.headers)
-        self.params: dict[str, Any] = dict(source.params)
+        # httpx replaces a URL's query with ``params``: carry the URL's own query over.
+        url = httpx.URL(self.url)
+        self.params: dict[str, Any] = dict(url.params) | dict(source.params)
+        self.url = str(url.copy_with(query=None))
         self.auth: httpx.BasicAuth | None = None
         match source.auth:
             case BearerAuth(token_env=env):
@@ -308,7 +311,10 @@ class _Call:
 
     def request(self, client: httpx.Client, url: str, page_params: dict[str, Any]) -> Any:
         source = self.source
-        params = dict(self.params)
+        # A next-page link carries its own query; the configured one (and a query key) stays.
+        target = httpx.URL(url)
+        params = self.params | dict(target.params)
+        url = str(target.copy_with(query=None))
         body = dict(source.body) if source.body is not None else None
         if source.method == "POST" and body is not None:
             body.update(page_params)

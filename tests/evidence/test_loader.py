@@ -149,7 +149,7 @@ def test_loads_current_versions_typed(engine: sa.Engine, tmp_path: Path) -> None
     ]
     rows = ev(
         con,
-        "SELECT _key, no, unit, amount, signed_on, \"at\", urgent, items, score, \"count\" FROM ev_procurement ORDER BY no",
+        'SELECT _key, no, unit, amount, signed_on, "at", urgent, items, score, "count" FROM ev_procurement ORDER BY no',
     )
     assert rows == [
         (
