@@ -93,11 +93,11 @@ def run_scheduled_inspection(
     )
 
 
-def run_scheduled_escalation() -> None:
+def run_scheduled_escalation(packs: list[str]) -> None:
     from workflows import runner
 
     try:
-        report = runner.escalate(trigger="scheduler", use_prefect=_options.use_prefect)
+        report = runner.escalate(packs=packs, trigger="scheduler", use_prefect=_options.use_prefect)
     except DualdutyError as error:
         log.error("escalation failed: %s", error)
         return
@@ -105,6 +105,9 @@ def run_scheduled_escalation() -> None:
 
 
 def _same_schedule(existing: BaseTrigger, wanted: BaseTrigger) -> bool:
+    if isinstance(existing, IntervalTrigger) and isinstance(wanted, IntervalTrigger):
+        # An interval trigger's repr carries its start (construction time): compare the period.
+        return bool(existing.interval == wanted.interval)
     return repr(existing) == repr(wanted)
 
 
@@ -117,7 +120,8 @@ def sync_jobs(
     change is left alone: replacing it would recompute its next fire time and drop a pending
     catch-up. Returns the ids of the jobs added or changed."""
     wanted: dict[str, tuple[str, BaseTrigger, dict[str, object], str]] = {}
-    for item in inspections:
+    wanted_items = list(inspections)
+    for item in wanted_items:
         wanted[item.job_id] = (
             INSPECT_JOB,
             CronTrigger.from_crontab(item.cron, timezone=item.timezone),
@@ -133,7 +137,7 @@ def sync_jobs(
     wanted[ESCALATE_JOB_ID] = (
         ESCALATE_JOB,
         IntervalTrigger(minutes=options.escalate_every_minutes, timezone=dt.UTC),
-        {},
+        {"packs": sorted({item.pack for item in wanted_items})},
         f"escalate every {options.escalate_every_minutes} min",
     )
     changed: list[str] = []

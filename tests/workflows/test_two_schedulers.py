@@ -1,0 +1,93 @@
+"""Two ``dualduty scheduler`` processes on one database: a missed run is caught up exactly once,
+one process leads and the other stands by, and the standby takes over when the leader stops."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from models.inspections import InspectionRun, RunState
+from models.session import session_scope
+from rules.periods import PeriodKind
+from tests.workflows.conftest import World
+from tests.workflows.processes import started, stop
+from workflows.packs import load_pack
+from workflows.scheduler import SchedulerOptions, build_scheduler, sync_jobs
+from workflows.schedules import period_due, scheduled_inspections
+
+DUALDUTY = str(Path(sys.executable).parent / "dualduty")
+
+
+def _miss_last_run(engine: Engine, world: World) -> str:
+    """Register the pack's job as a scheduler that went down before its last fire time would."""
+    pack = load_pack(world.pack)
+    items = scheduled_inspections(pack.rules, str(pack.path))
+    scheduler = build_scheduler(engine, SchedulerOptions())
+    scheduler.start(paused=True)
+    sync_jobs(scheduler, items, SchedulerOptions())
+    scheduler.modify_job(
+        items[0].job_id, next_run_time=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    )
+    scheduler.shutdown(wait=False)
+    return items[0].job_id
+
+
+def _runs() -> list[InspectionRun]:
+    with session_scope() as session:
+        return list(session.scalars(select(InspectionRun).order_by(InspectionRun.id)))
+
+
+def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_two_schedulers_run_a_missed_job_once_and_hand_over(
+    world: World, engine: Engine, tmp_path: Path
+) -> None:
+    due = period_due(
+        period=PeriodKind.month, offset=-1, timezone="Asia/Shanghai", now=dt.datetime.now(dt.UTC)
+    )
+    world.write_meetings(due, missing=world.planted())
+    _miss_last_run(engine, world)
+
+    env = os.environ | {
+        "DUALDUTY_DATABASE_URL": world.url,
+        "DUALDUTY_DATA_DIR": str(tmp_path / "data"),
+        "COLUMNS": "200",
+        "PYTHONUNBUFFERED": "1",
+    }
+    args = [DUALDUTY, "scheduler", "--pack", str(world.pack), "--no-prefect", "--poll", "0.5"]
+    logs = [tmp_path / "scheduler-a.log", tmp_path / "scheduler-b.log"]
+    with ExitStack() as stack:
+        processes = [stack.enter_context(started(args, env=env, log=log)) for log in logs]
+
+        _wait(lambda: any(r.state == RunState.succeeded for r in _runs()), 60, "the catch-up run")
+        # Give the other scheduler time to do it again, were it able to.
+        time.sleep(3)
+        runs = _runs()
+        assert [(r.period, r.state, r.trigger) for r in runs] == [
+            (due.label, RunState.succeeded, "scheduler")
+        ]
+        assert runs[0].run_counts.failed == len(world.planted())
+
+        texts = [log.read_text(errors="replace") for log in logs]
+        leaders = [i for i, text in enumerate(texts) if "leader:" in text]
+        standbys = [i for i, text in enumerate(texts) if "standby:" in text]
+        assert len(leaders) == 1 and standbys == [1 - leaders[0]], texts
+
+        stop(processes[leaders[0]])
+        other = logs[standbys[0]]
+        _wait(lambda: "leader:" in other.read_text(errors="replace"), 20, "the standby to lead")
+        time.sleep(2)
+        assert len(_runs()) == 1  # the caught-up job is not due again after the hand-over
