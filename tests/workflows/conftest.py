@@ -4,7 +4,6 @@ export with planted gaps. Expected results are derived from what was planted, ne
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from dualduty.settings import get_settings
 from models.org import Unit, UnitKind
 from models.session import get_engine, make_engine, session_scope
 from rules.periods import Period
+from workflows import PREFECT_DEFAULTS
 
 FIXTURES = Path(__file__).with_name("fixtures")
 PACK = "branch-meetings.yaml"
@@ -94,9 +94,14 @@ def world(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     get_settings.cache_clear()
 
 
-def month(label: str) -> Period:
-    return Period.parse(label)
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One temporary Prefect engine for all flow tests of this process (it costs ~15 s each)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
+        for name, value in PREFECT_DEFAULTS.items():
+            patch.setenv(name, value)
+        from prefect.testing.utilities import prefect_test_harness
 
-
-def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+        with prefect_test_harness(server_startup_timeout=90):
+            yield
