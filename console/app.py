@@ -11,9 +11,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import HTTPException
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -77,6 +77,7 @@ class GuardMiddleware:
 
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            await self._drain(receive)
             await self._too_large(scope, send_with_headers)
             return
 
@@ -96,7 +97,17 @@ class GuardMiddleware:
         except BodyTooLarge:
             if started:
                 raise
+            await self._drain(receive)
             await self._too_large(scope, send_with_headers)
+
+    async def _drain(self, receive: Receive) -> None:
+        """Read the rest of the body and throw it away. Closing a socket with unread data makes
+        the kernel send a reset, and the client would lose our 413 along with it. Nothing is
+        kept, so an oversized upload costs bandwidth, never memory or disk."""
+        while True:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
         limit_mb = (self.max_body - 1024 * 1024) / 1024 / 1024
@@ -112,7 +123,6 @@ class GuardMiddleware:
                 "headers": [
                     (b"content-type", b"text/plain; charset=utf-8"),
                     (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
                 ],
             }
         )
@@ -183,6 +193,8 @@ def create_app(
             status_code=403,
         )
 
+    # Starlette's class, not FastAPI's subclass: FastAPI itself raises Starlette's (a form
+    # that fails to parse, an unknown path), and those must get the same page.
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
         if isinstance(error.__cause__, BodyTooLarge):

@@ -561,6 +561,10 @@ class RecusalCheck:
             self._related[day] = self._relatives(self._session, person_code=me, on=day)
         return self._related[day]
 
+    def _who(self, person_code: str) -> str:
+        person = org.get_person(self._session, code=person_code)
+        return f"{person.name}（{person_code}）" if person else person_code
+
     def _unit_and_above(self, unit_code: str) -> list[str]:
         if unit_code not in self._above:
             known = org.get_unit(self._session, code=unit_code) is not None
@@ -604,17 +608,19 @@ class RecusalCheck:
                     if me in {link.person_code for link in chain}:
                         add(
                             RecusalKind.subordinate,
-                            f"本人是当事人 {person} 的上级 / you supervise {person}",
+                            f"本人是当事人 {self._who(person)} 的上级 / you supervise {person}",
                         )
             for person in sorted(others & self._my_superiors(me, day)):
                 add(
                     RecusalKind.superior,
-                    f"当事人 {person} 是本人的上级 / {person} is in your supervisory chain",
+                    f"当事人 {self._who(person)} 是本人的上级 / {person} is in your "
+                    "supervisory chain",
                 )
             for person in sorted(others & self._my_relatives(me, day)):
                 add(
                     RecusalKind.relative,
-                    f"当事人 {person} 是本人申报的亲属 / {person} is your declared relative",
+                    f"当事人 {self._who(person)} 是本人申报的亲属 / {person} is your declared "
+                    "relative",
                 )
         return list(found.values())
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import FileResponse, RedirectResponse, Response
 
@@ -32,6 +33,7 @@ from models.cases import (
     DismissCategory,
 )
 from models.cases.tables import STATE_LABELS, Case, CaseState
+from models.org import Unit
 from rules.findings import Severity, Side
 
 router = APIRouter()
@@ -67,6 +69,9 @@ def queue_page(request: Request, state: State, db: Db, principal: PageUser) -> R
     except UserError as error:
         raise HTTPException(400, str(error)) from error
     recusals = {case.id: bool(access.recusal(case)) for case in found.rows}
+    codes = {case.unit_code for case in found.rows if case.unit_code}
+    rows = db.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes))).tuples()
+    unit_names = {code: name for code, name in rows}
     return render(
         request,
         state,
@@ -78,6 +83,7 @@ def queue_page(request: Request, state: State, db: Db, principal: PageUser) -> R
             "counts": review_queue.counts(db, access=access),
             "choices": review_queue.filter_choices(db, access=access),
             "recused": recusals,
+            "unit_names": unit_names,
             "today": access.today,
             "active_states": sorted(s.value for s in cases.ACTIVE_STATES),
             "scope": principal.user.jurisdiction,

@@ -125,15 +125,18 @@ def password(
 def list_() -> None:
     """列出用户 / list users."""
     with session_scope() as session:
-        table = Table(
-            "用户名 / user",
-            "姓名 / name",
-            "角色 / role",
-            "管辖 / scope",
-            "工号 / person",
-            "状态 / state",
-            "最近登录 / last login",
-        )
+        table = Table()
+        for header in (
+            "用户名/user",
+            "姓名/name",
+            "角色/role",
+            "管辖/scope",
+            "工号/person",
+            "状态/state",
+            "最近登录/last login",
+        ):
+            # Fold rather than elide: on a narrow terminal a cut username is no use.
+            table.add_column(header, overflow="fold")
         for user in users.list_users(session):
             table.add_row(
                 user.username,
@@ -175,16 +178,18 @@ def token_create(
 def token_list(username: Annotated[str | None, typer.Argument()] = None) -> None:
     """列出令牌 / list API tokens (never their values)."""
     with session_scope() as session:
-        table = Table(
+        table = Table()
+        for header in (
             "#",
-            "用户 / user",
-            "用途 / name",
-            "前缀 / prefix",
-            "创建 / created",
-            "到期 / expires",
-            "最近使用 / last used",
-            "状态 / state",
-        )
+            "用户/user",
+            "用途/name",
+            "前缀/prefix",
+            "创建/created",
+            "到期/expires",
+            "最近使用/last used",
+            "状态/state",
+        ):
+            table.add_column(header, overflow="fold")
         for token, user in users.list_tokens(session, username=username):
             table.add_row(
                 str(token.id),

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from console.app import create_app
@@ -24,6 +24,7 @@ from dualduty.settings import Settings, get_settings
 from evidence import manual
 from evidence.types import EvidenceType
 from models import cases, users
+from models.audit import AuditEntry
 from models.cases.tables import Case
 from models.org import Person, PostAssignment, PostType, Unit
 from rules.findings import Finding, Severity, Side, SubjectKind, Verdict
@@ -325,3 +326,29 @@ def seed_scenario(session: Session) -> Scenario:
         procurement=procurement.id,
         other_mine=other.id,
     )
+
+
+@dataclass(frozen=True)
+class LiveScenario:
+    url: str
+    engine: Engine
+    cases: Scenario
+
+
+@pytest.fixture
+def live(engine: Engine) -> Iterator[LiveScenario]:
+    """The scenario committed to the test's database and a console serving it."""
+    with Session(engine) as session:
+        scenario = seed_scenario(session)
+        session.commit()
+    with running_console(engine, console_settings(engine)) as url:
+        yield LiveScenario(url=url, engine=engine, cases=scenario)
+
+
+def audit_entries(engine: Engine, action: str) -> list[AuditEntry]:
+    with Session(engine) as session:
+        return list(
+            session.scalars(
+                select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)
+            )
+        )

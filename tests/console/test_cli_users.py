@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 import models
 from dualduty.cli import app
+from dualduty.cli.console import out
 from models import users
 from models.session import get_engine
 from tests.console.conftest import PASSWORD, seed_org
@@ -17,8 +18,9 @@ runner = CliRunner()
 
 @pytest.fixture(autouse=True)
 def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rich fits tables to the terminal; 80 columns would elide the cells we look for."""
-    monkeypatch.setenv("COLUMNS", "200")
+    """Rich fits tables to the terminal, and the shared console's width is fixed by whichever
+    test created it; set it, so cells are not folded where we look for them."""
+    monkeypatch.setattr(out, "width", 200)
 
 
 def _prepare() -> None:
