@@ -21,33 +21,24 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
 
 from dualduty.settings import get_settings
 from evidence.frames import DUCKDB_TYPES, connect
 from evidence.store import fields_hash, unit_field
+from evidence.transfer import query_into
 from evidence.types import EvidenceType
 from evidence.values import FieldType
 from models.evidence import EvidenceRecord
 
 COMPACT_AFTER = 8  # parts; then they are merged into one (superseded rows dropped)
-
-# What the store gives the cache for each row; ``fields`` is the canonical JSON text.
-_DELTA_COLUMNS = {
-    "id": "BIGINT",
-    "natural_key": "VARCHAR",
-    "supersedes_id": "BIGINT",
-    "unit_code": "VARCHAR",
-    "fields": "VARCHAR",
-}
 
 
 class Manifest(BaseModel):
@@ -153,9 +144,7 @@ def refresh(
             name = f"{manifest.last_id + 1:012d}-{last_id:012d}.parquet"
             con = connect()
             try:
-                _delta_into(
-                    con, engine, evidence_type, type_name, manifest.last_id, last_id, folder
-                )
+                _delta_into(con, engine, type_name, manifest.last_id, last_id, folder)
                 added = _write_part(con, evidence_type, folder / name)
             finally:
                 con.close()
@@ -187,97 +176,38 @@ def _clear(root: Path, type_name: str) -> None:
 def _delta_into(
     con: duckdb.DuckDBPyConnection,
     engine: sa.Engine,
-    evidence_type: EvidenceType,
     type_name: str,
     after_id: int,
     up_to_id: int,
     folder: Path,
 ) -> None:
-    """Load the store rows ``after_id < id <= up_to_id`` of a type into the table ``delta``.
+    """Load the store rows ``after_id < id <= up_to_id`` of a type into DuckDB: ``delta``
+    (id, natural key, fields JSON) and ``links`` (the few rows that supersede another).
 
-    PostgreSQL: ``COPY … TO STDOUT`` into a CSV that DuckDB parses in parallel (1.4 s for
-    2M rows). Elsewhere (SQLite): the engine's own DB-API driver, three columns, built into
-    Arrow column by column (2.8 s for 2M rows); the few superseding rows come by a second
-    query and the unit is read from the fields. ADBC's SQLite driver is faster but embeds a
-    second SQLite library, whose file locks the first one's close silently drops: with a WAL
-    database it read stale rows and then broke the writer (``disk I/O error``).
+    Three columns, not five: with SQLite each extra column costs about a second per 2M rows
+    on the way through Python, and the unit is one of the fields anyway.
     """
-    where = "type_name = {t} AND id > {a} AND id <= {b}"
-    if engine.dialect.name == "postgresql":
-        select = (
-            "SELECT id, natural_key, COALESCE(supersedes_id, 0), COALESCE(unit_code, ''), fields "
-            f"FROM evidence_records WHERE {where}"
-        )
-        raw = engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            query = cursor.mogrify(
-                select.format(t="%s", a="%s", b="%s"), (type_name, after_id, up_to_id)
-            )
-            csv_path = folder / f".delta-{os.getpid()}.csv"
-            try:
-                with csv_path.open("wb") as out:
-                    cursor.copy_expert(f"COPY ({query.decode()}) TO STDOUT WITH (FORMAT csv)", out)
-                columns = ", ".join(f"'{n}': '{t}'" for n, t in _DELTA_COLUMNS.items())
-                # PostgreSQL's CSV doubles quotes inside values, DuckDB's default reading.
-                con.execute(
-                    f"CREATE TABLE delta AS SELECT * REPLACE (NULLIF(supersedes_id, 0) AS "
-                    f"supersedes_id, NULLIF(unit_code, '') AS unit_code) FROM read_csv("
-                    f"'{csv_path}', header = false, columns = {{{columns}}})"
-                )
-            finally:
-                csv_path.unlink(missing_ok=True)
-            raw.rollback()
-        finally:
-            raw.close()
-        return
-    params = {"t": type_name, "a": after_id, "b": up_to_id}
-    main = f"SELECT id, natural_key, fields FROM evidence_records WHERE {where}"
-    with engine.connect() as connection:
-        rows: Sequence[Sequence[Any]]
-        if engine.dialect.paramstyle == "qmark":
-            # Rows straight from sqlite3: SQLAlchemy's Row objects would add a third.
-            cursor = connection.connection.cursor()
-            try:
-                cursor.execute(main.format(t="?", a="?", b="?"), (type_name, after_id, up_to_id))
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
-        else:
-            rows = connection.execute(sa.text(main.format(t=":t", a=":a", b=":b")), params).all()
-        superseding = connection.execute(
-            sa.text(
-                "SELECT id, supersedes_id FROM evidence_records "
-                f"WHERE {where.format(t=':t', a=':a', b=':b')} AND supersedes_id IS NOT NULL"
-            ),
-            params,
-        ).all()
-    table = pa.table(
-        {
-            "id": pa.array([r[0] for r in rows], pa.int64()),
-            "natural_key": pa.array([r[1] for r in rows], pa.string()),
-            "fields": pa.array([r[2] for r in rows], pa.string()),
-        }
+    where = "type_name = ? AND id > ? AND id <= ?"
+    params = (type_name, after_id, up_to_id)
+    query_into(
+        con,
+        engine,
+        table="delta",
+        sql=f"SELECT id, natural_key, fields FROM evidence_records WHERE {where}",
+        params=params,
+        columns={"id": "BIGINT", "natural_key": "VARCHAR", "fields": "VARCHAR"},
+        work_dir=folder,
     )
-    links = pa.table(
-        {
-            "id": pa.array([r[0] for r in superseding], pa.int64()),
-            "supersedes_id": pa.array([r[1] for r in superseding], pa.int64()),
-        }
+    query_into(
+        con,
+        engine,
+        table="links",
+        sql=f"SELECT id, supersedes_id FROM evidence_records WHERE {where} "
+        "AND supersedes_id IS NOT NULL",
+        params=params,
+        columns={"id": "BIGINT", "supersedes_id": "BIGINT"},
+        work_dir=folder,
     )
-    unit = unit_field(evidence_type)
-    unit_sql = f"json_extract_string(d.fields, '$.{unit}')" if unit else "NULL::VARCHAR"
-    con.register("_rows", table)
-    con.register("_links", links)
-    try:
-        con.execute(
-            f"""CREATE TABLE delta AS
-            SELECT d.id, d.natural_key, l.supersedes_id, {unit_sql} AS unit_code, d.fields
-            FROM _rows d LEFT JOIN _links l USING (id)"""
-        )
-    finally:
-        con.unregister("_rows")
-        con.unregister("_links")
 
 
 def _write_part(con: duckdb.DuckDBPyConnection, evidence_type: EvidenceType, path: Path) -> int:
@@ -285,13 +215,15 @@ def _write_part(con: duckdb.DuckDBPyConnection, evidence_type: EvidenceType, pat
     if not count:
         return 0
     names = ", ".join(f'"{n}"' for n in evidence_type.fields)
+    unit = unit_field(evidence_type)
     structure = json_structure(dict(evidence_type.fields)).replace("'", "''")
     tmp = path.with_suffix(".tmp")
     con.execute(
         f"""COPY (
-            SELECT id AS _id, natural_key AS _key, supersedes_id AS _supersedes,
-                   unit_code AS _unit, {names}
-            FROM (SELECT *, unnest(json_transform(fields, '{structure}')) FROM delta)
+            SELECT d.id AS _id, d.natural_key AS _key, l.supersedes_id AS _supersedes,
+                   {f'"{unit}"' if unit else "NULL::VARCHAR"} AS _unit, {names}
+            FROM (SELECT *, unnest(json_transform(fields, '{structure}')) FROM delta) d
+            LEFT JOIN links l USING (id)
         ) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)"""
     )
     os.replace(tmp, path)

@@ -11,10 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import duckdb
-import pyarrow as pa
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -23,9 +21,9 @@ from dualduty.errors import NotFoundError
 from evidence.cache import cache_root, locked, part_paths, refresh
 from evidence.frames import ORG_TABLES, create_evidence_table, create_org_tables, evidence_table
 from evidence.store import check_type_name, unit_field
+from evidence.transfer import query_into
 from evidence.types import EvidenceType
 from evidence.values import FieldType
-from models.org import Person, PostAssignment, Unit
 
 
 class TypeLoad(BaseModel):
@@ -79,44 +77,33 @@ def load_frames(
     return report
 
 
+# Every org column crosses as text (portable), then is typed in DuckDB.
+_ORG_SQL = {
+    "org_units": "SELECT code, name, kind, parent_code FROM units",
+    "org_people": "SELECT code, name, unit_code, CAST(party_member AS VARCHAR(5)), "
+    "CAST(tags AS TEXT) FROM people",
+    "org_posts": "SELECT person_code, post_name, unit_code, CAST(since AS VARCHAR(10)), "
+    "CAST(until AS VARCHAR(10)) FROM post_assignments",
+}
+
+
 def _load_org(engine: sa.Engine, con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
     create_org_tables(con)
-    queries: dict[str, sa.Select[Any]] = {
-        "org_units": sa.select(Unit.code, Unit.name, Unit.kind, Unit.parent_code),
-        "org_people": sa.select(
-            Person.code, Person.name, Person.unit_code, Person.party_member, Person.tags
-        ),
-        "org_posts": sa.select(
-            PostAssignment.person_code,
-            PostAssignment.post_name,
-            PostAssignment.unit_code,
-            PostAssignment.since,
-            PostAssignment.until,
-        ),
-    }
-    arrow_types = {
-        "VARCHAR": pa.string(),
-        "BOOLEAN": pa.bool_(),
-        "DATE": pa.date32(),
-        "VARCHAR[]": pa.list_(pa.string()),
-    }
-    with engine.connect() as connection:
-        for table, query in queries.items():
-            rows = connection.execute(query).all()
-            columns = ORG_TABLES[table]
-            values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-            data = pa.table(
-                {
-                    name: pa.array(list(column), type=arrow_types[columns[name]])
-                    for name, column in zip(columns, values, strict=True)
-                }
-            )
-            con.register("_incoming", data)
-            try:
-                con.execute(f"INSERT INTO {table} SELECT * FROM _incoming")
-            finally:
-                con.unregister("_incoming")
-            report.org_rows[table] = len(rows)
+    for table, sql in _ORG_SQL.items():
+        columns = ORG_TABLES[table]
+        staging = f"_{table}"
+        query_into(con, engine, table=staging, sql=sql, columns=dict.fromkeys(columns, "VARCHAR"))
+        typed = []
+        for name, sql_type in columns.items():
+            if sql_type == "VARCHAR[]":
+                typed.append(f'COALESCE(json_transform("{name}", \'["VARCHAR"]\'), [])')
+            elif sql_type == "BOOLEAN":
+                typed.append(f"\"{name}\" IN ('1', 'true', 't')")
+            else:
+                typed.append(f'CAST("{name}" AS {sql_type})')
+        con.execute(f"INSERT INTO {table} SELECT {', '.join(typed)} FROM {staging}")
+        report.org_rows[table] = con.execute(f"SELECT count(*) FROM {staging}").fetchall()[0][0]
+        con.execute(f"DROP TABLE {staging}")
 
 
 def _scope_units(con: duckdb.DuckDBPyConnection, unit_scope: str) -> None:
