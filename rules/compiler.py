@@ -30,7 +30,7 @@ from rules.kinds import Check, Duty, Rule, Window
 from rules.ladders import Ladder, default_ladders
 from rules.parts import BearerAt, EvidenceLookup, PeriodSpec, PostLookup
 from rules.safeyaml import KeyPath, MarkedDoc, load_path, load_text
-from rules.schema import RulePack
+from rules.schema import PackTests, RulePack
 
 RECORD = "r"
 NUMERIC = {FieldType.int, FieldType.decimal, FieldType.float}
@@ -152,9 +152,9 @@ def compile_doc(doc: MarkedDoc, *, source: Path | None = None) -> CompiledPack:
         problems.extend(_partial_compile(doc))
         raise UserError(_sorted(_unique(problems))) from None
     compiler = _Compiler(doc, pack.evidence, _known_ladders(pack, doc, problems))
-    plans = compiler.compile_rules(pack.rules)
+    plans = compiler.compile_rules(enumerate(pack.rules))
     problems.extend(compiler.problems)
-    problems.extend(_check_tests(pack, doc))
+    problems.extend(_check_tests(pack.tests, {r.id for r in pack.rules}, set(pack.evidence), doc))
     if problems:
         raise UserError(_sorted(_unique(problems)))
     return CompiledPack(
@@ -233,9 +233,13 @@ def _partial_compile(doc: MarkedDoc) -> list[Problem]:
             trimmed = {k: v for k, v in raw.items() if k not in unknown}
             with contextlib.suppress(ValidationError):
                 rules.append((index, rule_adapter.validate_python(trimmed)))
-    for index, rule in rules:
-        compiler.compile_rule(rule, index)
-    return problems + compiler.problems
+    compiler.compile_rules(rules)
+    problems.extend(compiler.problems)
+    with contextlib.suppress(ValidationError):
+        tests = TypeAdapter(PackTests | None).validate_python(data.get("tests"))
+        ids = {r.get("id") for r in raw_rules if isinstance(r, dict)}
+        problems.extend(_check_tests(tests, ids, set(evidence), doc))
+    return problems
 
 
 class _Compiler:
@@ -276,10 +280,10 @@ class _Compiler:
 
     # -- rules -----------------------------------------------------------------------------
 
-    def compile_rules(self, rules: Iterable[Rule]) -> list[RulePlan]:
+    def compile_rules(self, rules: Iterable[tuple[int, Rule]]) -> list[RulePlan]:
         plans: list[RulePlan] = []
         seen: dict[str, int] = {}
-        for index, rule in enumerate(rules):
+        for index, rule in rules:
             if rule.id in seen:
                 self.problem(
                     ("rules", index, "id"),
@@ -328,9 +332,13 @@ class _Compiler:
         type_name: str,
         name: str | None,
         allowed: set[FieldType],
-        purpose: str,
+        purpose: tuple[str, str],
     ) -> str | None:
-        """Resolve a field: the named one (checked), or the only field of an allowed type."""
+        """Resolve a field: the named one (checked), or the only field of an allowed type.
+
+        ``purpose`` names the role in Chinese and English: ("日期字段", "date field").
+        """
+        zh, en = purpose
         wanted = "/".join(sorted(allowed))
         if name is not None:
             declared = etype.fields.get(name)
@@ -344,7 +352,7 @@ class _Compiler:
             if declared not in allowed:
                 self.problem(
                     path,
-                    f"字段类型不符 / {purpose} '{name}' is {declared}, needs {wanted}",
+                    f"{zh}类型不符 / the {en} '{name}' is {declared}, needs {wanted}",
                 )
                 return None
             return name
@@ -354,14 +362,14 @@ class _Compiler:
         if not candidates:
             self.problem(
                 path,
-                f"无法确定{purpose} / {type_name} has no {wanted} field for the {purpose}",
+                f"{type_name} 没有可作{zh}的 {wanted} 字段 / {type_name} has no {wanted} field "
+                f"to be the {en}",
                 hint=f"declare one in evidence.{type_name}.fields",
             )
         else:
             self.problem(
                 path,
-                f"{purpose}不唯一 / several {wanted} fields could be the {purpose}: "
-                f"{', '.join(candidates)}",
+                f"{zh}不唯一 / several {wanted} fields could be the {en}: {', '.join(candidates)}",
                 hint=f"name it: {path[-1]}: {candidates[0]}",
             )
         return None
@@ -412,7 +420,7 @@ class _Compiler:
             rule.evidence,
             rule.subject_field,
             subject_types | ({FieldType.str} if rule.subject_field else set()),
-            "主体字段 subject field",
+            ("主体字段", "subject field"),
         )
         date_field = None
         if spec.kind is not None:
@@ -422,7 +430,7 @@ class _Compiler:
                 rule.evidence,
                 rule.date_field,
                 TEMPORAL,
-                "日期字段 date field",
+                ("日期字段", "date field"),
             )
         if rule.period_field is not None:
             self.field_of(
@@ -431,10 +439,12 @@ class _Compiler:
                 rule.evidence,
                 rule.period_field,
                 {FieldType.str},
-                "期间字段 period field",
+                ("期间字段", "period field"),
             )
         if rule.sum is not None:
-            self.field_of((*base, "sum"), etype, rule.evidence, rule.sum, NUMERIC, "求和字段 sum")
+            self.field_of(
+                (*base, "sum"), etype, rule.evidence, rule.sum, NUMERIC, ("求和字段", "sum field")
+            )
         if rule.distinct is not None:
             self.field_of(
                 (*base, "distinct"),
@@ -442,7 +452,7 @@ class _Compiler:
                 rule.evidence,
                 rule.distinct,
                 set(FieldType) - {FieldType.list},
-                "去重字段 distinct",
+                ("去重字段", "distinct field"),
             )
         for threshold in ("at_least", "at_most"):
             value = getattr(rule, threshold)
@@ -484,7 +494,7 @@ class _Compiler:
             type_name,
             rule.unit_field,
             {FieldType.unit} | ({FieldType.str} if rule.unit_field else set()),
-            "单位字段 unit field",
+            ("单位字段", "unit field"),
         )
         date_field = None
         if spec.kind is not None or isinstance(rule, Window) or rule.date_field:
@@ -494,7 +504,7 @@ class _Compiler:
                 type_name,
                 rule.date_field,
                 TEMPORAL,
-                "日期字段 date field",
+                ("日期字段", "date field"),
             )
         return type_name, etype, spec, unit_field, date_field
 
@@ -506,13 +516,18 @@ class _Compiler:
         record = Relation(RECORD, _with_id(etype.fields))
         lookups: list[LookupPlan] = []
         visible: dict[str, Relation] = {}
+        failed = False
         for name, lookup in rule.lookups.items():
             path = (*base, "lookups", name)
             scope = ExprScope(record=record, lookups=dict(visible))
             plan = self.lookup(path, name, lookup, scope)
-            if plan is not None:
-                lookups.append(plan)
-                visible[name] = Relation(plan.alias, plan.fields, hit_column="_hit")
+            if plan is None:
+                failed = True
+                continue
+            lookups.append(plan)
+            visible[name] = Relation(plan.alias, plan.fields, hit_column="_hit")
+        if failed:
+            return None  # expressions reading a broken lookup would only repeat its problems
         scope = ExprScope(record=record, lookups=visible)
         when = self.expression((*base, "when"), rule.when, scope)
         require = self.expression((*base, "require"), rule.require, scope)
@@ -610,9 +625,11 @@ class _Compiler:
                 type_name,
                 name,
                 set(FieldType) - {FieldType.list},
-                "分组字段 group field",
+                ("分组字段", "group field"),
             )
-        self.field_of((*base, "sum"), etype, type_name, rule.sum, NUMERIC, "求和字段 sum")
+        self.field_of(
+            (*base, "sum"), etype, type_name, rule.sum, NUMERIC, ("求和字段", "sum field")
+        )
         if rule.at_least <= Decimal(0):
             self.problem((*base, "at_least"), "阈值应为正数 / at_least must be positive")
         where = self.expression((*base, "where"), rule.where, self.record_scope(type_name, etype))
@@ -655,21 +672,22 @@ def _family_t(kind: T) -> str:
     }.get(kind, str(kind))
 
 
-def _check_tests(pack: RulePack, doc: MarkedDoc) -> list[Problem]:
+def _check_tests(
+    tests: PackTests | None, rule_ids: set[Any], evidence: set[str], doc: MarkedDoc
+) -> list[Problem]:
     """Tests may only name rules and evidence types the pack declares."""
-    if pack.tests is None:
+    if tests is None:
         return []
     problems: list[Problem] = []
-    rule_ids = {rule.id for rule in pack.rules}
-    for name in pack.tests.evidence:
-        if name not in pack.evidence:
+    for name in tests.evidence:
+        if name not in evidence:
             path: KeyPath = ("tests", "evidence", name)
-            problems.append(_undeclared(doc, path, name, pack.evidence))
-    for index, case in enumerate(pack.tests.cases):
+            problems.append(_undeclared(doc, path, name, evidence))
+    for index, case in enumerate(tests.cases):
         for name in case.evidence:
-            if name not in pack.evidence:
+            if name not in evidence:
                 path = ("tests", "cases", index, "evidence", name)
-                problems.append(_undeclared(doc, path, name, pack.evidence))
+                problems.append(_undeclared(doc, path, name, evidence))
         for position, expected in enumerate(case.expect):
             if expected.rule not in rule_ids:
                 path = ("tests", "cases", index, "expect", position, "rule")
@@ -678,7 +696,7 @@ def _check_tests(pack: RulePack, doc: MarkedDoc) -> list[Problem]:
                         message=f"测试引用了不存在的规则 / no rule '{expected.rule}' in this pack",
                         location=doc.location(path),
                         field=label(path),
-                        hint=did_you_mean(expected.rule, rule_ids),
+                        hint=did_you_mean(expected.rule, {str(r) for r in rule_ids}),
                     )
                 )
     return problems

@@ -141,6 +141,8 @@ def _data_path(doc: MarkedDoc, prefix: KeyPath, loc: KeyPath) -> tuple[KeyPath, 
         if in_mapping or in_list:
             node = node[part]
             path.append(part)
+        elif not isinstance(node, dict | list):
+            break  # the rest names union branches tried on this scalar
         elif last:
             path.append(part)
         elif part in _SCALAR_TAGS and isinstance(node, dict | list):

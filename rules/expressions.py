@@ -112,7 +112,7 @@ def compile_expression(text: str, scope: ExprScope, *, expect: T | None = T.bool
     checker = _Checker(text, scope)
     result = checker.type_of(tree)
     if not checker.problems and expect is not None and result not in {expect, T.null}:
-        start, end = _span(tree, len(text))
+        start, end = _span(tree, text)
         checker.problems.append(
             ExprProblem(
                 f"表达式应为 {expect} 类型，实际为 {result} / expected a {expect} expression, "
@@ -185,8 +185,9 @@ def _offset(text: str, line: int | None, col: int | None, highlight: str) -> int
     return max(0, min(len(text) - 1, before + col - len(highlight)))
 
 
-def _span(node: exp.Expr, length: int) -> tuple[int, int]:
-    """Character span of a node, from the offsets sqlglot keeps on identifiers and literals."""
+def _span(node: exp.Expr, text: str) -> tuple[int, int]:
+    """Character span of a node, from the offsets sqlglot keeps on identifiers and literals
+    (a call or parenthesis also takes its closing bracket)."""
     starts: list[int] = []
     ends: list[int] = []
     for item in node.walk():
@@ -195,8 +196,13 @@ def _span(node: exp.Expr, length: int) -> tuple[int, int]:
             starts.append(meta["start"])
             ends.append(meta["end"])
     if not starts:
-        return 0, max(length - 1, 0)
-    return min(starts), max(ends)
+        return 0, max(len(text) - 1, 0)
+    end = max(ends)
+    if isinstance(node, exp.Func | exp.Paren):
+        rest = text[end + 1 :]
+        if rest.lstrip().startswith(")"):
+            end += len(rest) - len(rest.lstrip()) + 1
+    return min(starts), end
 
 
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ)
@@ -226,17 +232,24 @@ class _Checker:
     # -- reporting -------------------------------------------------------------------------
 
     def problem(self, node: exp.Expr, message: str, hint: str | None = None) -> T:
-        start, end = _span(node, len(self.text))
+        start, end = _span(node, self.text)
         self.problems.append(ExprProblem(message, start, end, hint))
         return T.null
 
     def show(self, node: exp.Expr) -> str:
-        start, end = _span(node, len(self.text))
+        start, end = _span(node, self.text)
         return self.text[start : end + 1] if self.text else node.sql()
 
     # -- typing ----------------------------------------------------------------------------
 
     def type_of(self, node: exp.Expr) -> T:
+        misleading = _MISLEADING.get(type(node))
+        if misleading is not None and not isinstance(node, exp.Cast):
+            return self.problem(
+                node,
+                f"不允许的写法 / not allowed in rule expressions: {node.key.upper()}",
+                misleading,
+            )
         if isinstance(node, exp.Paren):
             return self.type_of(node.this)
         if isinstance(node, exp.Column):
@@ -361,15 +374,16 @@ class _Checker:
                     hint="write IS NULL or IS NOT NULL",
                 )
             return
+        if T.list in {lt, rt}:
+            self.problem(
+                node,
+                "列表不能直接比较 / lists cannot be compared",
+                hint="use contains(list, 'text')",
+            )
+            return
         if self.compatible(lt, left, rt, right):
             if isinstance(node, exp.GT | exp.GTE | exp.LT | exp.LTE) and T.bool in {lt, rt}:
                 self.problem(node, "是/否值不能比大小 / yes/no values have no order")
-            if T.list in {lt, rt}:
-                self.problem(
-                    node,
-                    "列表不能直接比较 / lists cannot be compared",
-                    hint="use contains(list, 'text')",
-                )
             return
         self.problem(
             node,

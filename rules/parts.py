@@ -11,17 +11,22 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
     Field,
+    GetJsonSchemaHandler,
     StringConstraints,
     Tag,
+    WithJsonSchema,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from models.org import UnitKind
 from rules.findings import SubjectKind
@@ -50,6 +55,11 @@ FieldRef = Annotated[
 ]
 
 
+def _or_string(schema: JsonSchemaValue, description: str) -> JsonSchemaValue:
+    """The schema of a model that YAML may also write as a plain string (its shorthand)."""
+    return {"anyOf": [{"type": "string", "description": description}, schema]}
+
+
 class Bilingual(BaseModel):
     """Text in Chinese, optionally in English. YAML may give a plain string (Chinese only)."""
 
@@ -62,6 +72,12 @@ class Bilingual(BaseModel):
     @classmethod
     def _plain_string(cls, data: Any) -> Any:
         return {"zh": data} if isinstance(data, str) else data
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return _or_string(handler(core_schema), "中文（只写中文时）/ Chinese text only")
 
     def __str__(self) -> str:
         return f"{self.zh} / {self.en}" if self.en else self.zh
@@ -141,16 +157,40 @@ class Bearer(BaseModel):
     def _post_only(cls, data: Any) -> Any:
         return {"post": data} if isinstance(data, str) else data
 
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return _or_string(handler(core_schema), "the post's name alone: 党支部书记")
+
 
 _DEADLINE = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 
-PeriodName = Literal["month", "quarter", "half", "year", "none"]
-Deadline = Annotated[
+PERIOD_NAMES = ("month", "quarter", "half", "year", "none")
+
+
+def _check_period(value: str) -> str:
+    if value in PERIOD_NAMES or _DEADLINE.match(value):
+        return value
+    raise ValueError(
+        f"期间应为 month、quarter、half、year、none 或截止日 MM-DD / period is month, quarter, "
+        f"half, year, none or a yearly deadline MM-DD (03-31), not {value!r}"
+    )
+
+
+RulePeriod = Annotated[
     str,
-    StringConstraints(pattern=_DEADLINE.pattern),
-    Field(description="a fixed yearly deadline MM-DD (the year's records must be dated by it)"),
+    AfterValidator(_check_period),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": list(PERIOD_NAMES)},
+                {"type": "string", "pattern": _DEADLINE.pattern},
+            ],
+            "description": "month, quarter, half, year, none, or a fixed yearly deadline MM-DD",
+        }
+    ),
 ]
-RulePeriod = PeriodName | Deadline
 
 
 class PeriodSpec(BaseModel):

@@ -112,6 +112,14 @@ def _source_index(text: str, span: Span, value: str, offset: int) -> int | None:
         start = span.index + 1
         if text[start : start + len(value)] == value:
             return start + offset
+        if span.style == "'" and "\n" not in value:
+            # '' stands for one quote: walk the source, two characters for each quote.
+            cursor = start
+            for char in value[:offset]:
+                if text[cursor] != char:
+                    return None
+                cursor += 2 if char == "'" else 1
+            return cursor
         return None
     if span.style == "|":
         # The block's lines follow the indicator line; each value line is the source line with
@@ -196,9 +204,16 @@ class _Builder:
     def scalar(self, event: ScalarEvent) -> Any:
         if event.style is not None or not event.implicit[0]:
             return event.value
-        tag = self.yaml.resolver.resolve(ScalarNode, event.value, event.implicit)
-        if str(tag).endswith(":timestamp"):
+        tag = str(self.yaml.resolver.resolve(ScalarNode, event.value, event.implicit))
+        if tag.endswith(":merge"):
+            self.problem(
+                "不允许使用合并键 / merge keys (<<) are not allowed",
+                event,
+                hint="write the keys out in each mapping",
+            )
             return event.value
+        if not tag.endswith((":int", ":float", ":bool", ":null")):
+            return event.value  # text, and timestamps kept as text
         node = ScalarNode(tag, event.value, start_mark=event.start_mark, end_mark=event.end_mark)
         return self.yaml.constructor.construct_object(node)
 
