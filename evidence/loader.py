@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from dualduty.errors import NotFoundError
-from evidence.cache import cache_root, locked, part_paths, refresh
+from evidence.cache import RefreshReport, cache_root, locked, part_paths, refresh
 from evidence.frames import ORG_TABLES, create_evidence_table, create_org_tables, evidence_table
 from evidence.store import check_type_name, unit_field
 from evidence.transfer import query_into
@@ -85,6 +85,21 @@ _ORG_SQL = {
     "org_posts": "SELECT person_code, post_name, unit_code, CAST(since AS VARCHAR(10)), "
     "CAST(until AS VARCHAR(10)) FROM post_assignments",
 }
+
+
+def refresh_cache(
+    engine: sa.Engine, *, types: Mapping[str, EvidenceType], cache_dir: Path | None = None
+) -> list[RefreshReport]:
+    """Copy what the store gained into the columnar cache now (after gathering commits), so
+    the next ``load_frames`` only reads Parquet. Optional: ``load_frames`` refreshes too."""
+    root = cache_root(engine, cache_dir)
+    reports = []
+    for type_name, evidence_type in types.items():
+        check_type_name(type_name)
+        with locked(root, type_name):
+            _, report = refresh(engine, type_name=type_name, evidence_type=evidence_type, root=root)
+        reports.append(report)
+    return reports
 
 
 def _load_org(engine: sa.Engine, con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:

@@ -14,7 +14,7 @@ from dualduty.errors import NotFoundError
 from dualduty.problems import Location
 from evidence import frames, store
 from evidence.cache import cache_root
-from evidence.loader import load_frames
+from evidence.loader import load_frames, refresh_cache
 from evidence.sources import TypedRecord
 from evidence.types import EvidenceType
 from models.org import Person, PostAssignment, PostType, Unit
@@ -220,9 +220,14 @@ def test_later_changes_reach_the_cache_incrementally(engine: sa.Engine, tmp_path
         ("C2", Decimal("200.00")),
         ("C3", Decimal("300.00")),
     ]
+    # Refreshing ahead (after gathering) leaves nothing for the load to copy.
+    with Session(engine) as session:
+        put(session, "procurement", PROCUREMENT, [procurement("C4", "B1", "400")])
+    (ahead,) = refresh_cache(engine, types=types, cache_dir=tmp_path)
+    assert (ahead.added, ahead.rebuilt, ahead.rows) == (1, False, 5)  # all versions
     # Nothing new: nothing copied, same answer.
     again = load_frames(engine, types=types, con=frames.connect(), cache_dir=tmp_path)
-    assert again.types["procurement"].added_to_cache == 0 and again.types["procurement"].rows == 3
+    assert again.types["procurement"].added_to_cache == 0 and again.types["procurement"].rows == 4
 
 
 def test_many_small_refreshes_are_compacted(engine: sa.Engine, tmp_path: Path) -> None:
