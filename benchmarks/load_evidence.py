@@ -23,6 +23,7 @@ import sqlite3
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -115,11 +116,14 @@ def generate(con: duckdb.DuckDBPyConnection, records: int, units: int, people: i
     )
 
 
-TABLES = ["units", "people", "post_types", "post_assignments", "evidence_records"]
-
-
-def _columns(engine: sa.Engine, table: str) -> list[str]:
-    return [c.name for c in models.Base.metadata.tables[table].columns]
+def without_indexes(engine: sa.Engine, fill: Callable[[], None]) -> None:
+    """Bulk loads run several times faster with the store's indexes built afterwards."""
+    indexes = list(models.Base.metadata.tables["evidence_records"].indexes)
+    for index in indexes:
+        index.drop(engine)
+    fill()
+    for index in indexes:
+        index.create(engine)
 
 
 def fill_postgres(engine: sa.Engine, con: duckdb.DuckDBPyConnection, folder: Path) -> None:
@@ -272,7 +276,7 @@ def main() -> None:
             engine = make_engine(f"sqlite:///{path}")
             models.Base.metadata.create_all(engine)
             started = time.perf_counter()
-            fill_sqlite(path, con)
+            without_indexes(engine, lambda: fill_sqlite(path, con))
             console.print(f"sqlite filled in {time.perf_counter() - started:.1f}s")
             measure("sqlite", engine, folder / "cache", results)
             engine.dispose()
@@ -289,7 +293,7 @@ def main() -> None:
                 )
                 models.Base.metadata.create_all(engine)
                 started = time.perf_counter()
-                fill_postgres(engine, con, folder)
+                without_indexes(engine, lambda: fill_postgres(engine, con, folder))
                 console.print(f"postgres filled in {time.perf_counter() - started:.1f}s")
                 measure("postgres", engine, folder / "cache", results)
                 engine.dispose()
