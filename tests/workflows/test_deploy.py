@@ -1,0 +1,109 @@
+"""``dualduty deploy`` against a real Prefect server on loopback, backed by a fresh PostgreSQL
+database, with a real process worker: the inspect deployment runs on the worker and leaves its
+run, findings and cases in the application's PostgreSQL database.
+
+One test, because the server and worker cost ~15 s together; every process it starts is
+stopped on the way out (worker first: once its server is gone it ignores SIGTERM)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from models.cases import Case
+from models.inspections import InspectionRun, RunState
+from models.session import make_engine
+from rules.periods import PeriodKind
+from tests.conftest import fresh_pg_database
+from tests.workflows.conftest import make_world
+from tests.workflows.processes import BIN, prefect_env, prefect_server, started
+from workflows.schedules import period_due
+
+pytestmark = [pytest.mark.prefect, pytest.mark.postgres]
+
+POOL = "dualduty-test"
+
+
+def _run(args: list[str], env: dict[str, str], timeout: float = 120) -> str:
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_deploy_then_a_worker_runs_the_scheduled_inspection(
+    pg_fresh_url: str, tmp_path: Path
+) -> None:
+    world = make_world(pg_fresh_url, tmp_path / "packs")
+    due = period_due(
+        period=PeriodKind.month, offset=-1, timezone="Asia/Shanghai", now=dt.datetime.now(dt.UTC)
+    )
+    missing = world.planted()
+    world.write_meetings(due, missing=missing)
+
+    home = tmp_path / "prefect-home"
+    with fresh_pg_database() as prefect_db:
+        server_db = sa.make_url(prefect_db).set(drivername="postgresql+asyncpg")
+        with prefect_server(
+            database_url=server_db.render_as_string(hide_password=False), home=home, logs=tmp_path
+        ) as api:
+            env = prefect_env(
+                home,
+                PREFECT_API_URL=api,
+                DUALDUTY_DATABASE_URL=pg_fresh_url,
+                DUALDUTY_DATA_DIR=str(tmp_path / "data"),
+                COLUMNS="200",
+            )
+            out = _run(
+                [str(BIN / "dualduty"), "deploy", "--pack", str(world.pack), "--pool", POOL],
+                env,
+            )
+            assert "inspect/branch-meetings-all-month-1" in out and POOL in out
+
+            deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()
+            schedules = {d["name"]: [s["schedule"] for s in d["schedules"]] for d in deployments}
+            assert schedules["branch-meetings-all-month-1"] == [
+                {"cron": "0 6 5 * *", "timezone": "Asia/Shanghai", "day_or": True}
+            ]
+            assert schedules["every-60-min"][0]["interval"] == 3600.0
+
+            worker_env = env | {"PREFECT_WORKER_QUERY_SECONDS": "2"}
+            with started(
+                [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--type", "process"],
+                env=worker_env,
+                log=tmp_path / "worker.log",
+            ):
+                # No period given: the flow works it out from the run's scheduled time, as a
+                # cron-triggered run does.
+                _run(
+                    [
+                        str(BIN / "prefect"),
+                        "deployment",
+                        "run",
+                        "inspect/branch-meetings-all-month-1",
+                        "--watch",
+                        "--watch-interval",
+                        "1",
+                        "--watch-timeout",
+                        "120",
+                    ],
+                    env,
+                    timeout=150,
+                )
+
+    engine = make_engine(pg_fresh_url)
+    with engine.connect() as conn:
+        runs = conn.execute(
+            select(InspectionRun.trigger, InspectionRun.period, InspectionRun.state)
+        ).all()
+        cases = conn.execute(select(Case.subject_id)).scalars().all()
+        flow_run_ids = conn.execute(select(InspectionRun.flow_run_id)).scalars().all()
+    engine.dispose()
+    assert runs == [("deployment", due.label, RunState.succeeded)]
+    assert all(flow_run_ids)
+    assert set(cases) == missing
