@@ -108,7 +108,7 @@ def inspect(
         period = due_period(period_kind, offset, timezone)
     request = InspectionRequest(pack=pack, period=period, scope=scope, trigger=trigger)
     loaded = load_pack(pack)
-    with pipeline.run_lock(loaded.name, scope):
+    with pipeline.database_errors(), pipeline.run_lock(loaded.name, scope):
         handle = pipeline.open_run(request, now=utcnow(), flow_run_id=str(flow_run.id or ""))
         counts = RunCounts()
         steps: list[StepTiming] = []

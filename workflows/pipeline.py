@@ -16,6 +16,7 @@ and started again ends with the same findings and cases as one clean run:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from dualduty.errors import DualdutyError, RunError
 from evidence import frames
@@ -43,6 +45,7 @@ from workflows.packs import load_pack
 from workflows.summary import InspectionRequest, InspectionSummary, StepTiming
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class StepListener(Protocol):
@@ -79,6 +82,17 @@ class CaseChanges(BaseModel):
     still_open: int = 0
     reopened: int = 0
     resolved: int = 0
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """An unreachable database is a failure to run, said plainly, not a traceback."""
+    try:
+        yield
+    except OperationalError as error:
+        url = get_engine().url.render_as_string(hide_password=True)
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise RunError(f"数据库不可用 / cannot use the database {url}: {reason}") from error
 
 
 def lock_name(pack_name: str, scope: str | None) -> str:
@@ -203,8 +217,15 @@ def close_run(handle: RunHandle, counts: RunCounts, *, now: dt.datetime) -> None
 
 
 def fail_run(handle: RunHandle, error: BaseException, *, now: dt.datetime) -> None:
-    with session_scope() as session:
-        inspections.fail(session, run_id=handle.run_id, error=str(error) or repr(error), now=now)
+    """Record why the run failed, if the database still lets us; the error itself is raised by
+    the caller either way (a run left ``running`` is closed by the next one)."""
+    try:
+        with session_scope() as session:
+            inspections.fail(
+                session, run_id=handle.run_id, error=str(error) or repr(error), now=now
+            )
+    except SQLAlchemyError as unrecorded:
+        log.warning("could not record the failure of run #%d: %s", handle.run_id, unrecorded)
 
 
 def count_findings(counts: RunCounts, findings: list[Finding]) -> None:
@@ -264,7 +285,7 @@ def run_inspection(
     failing findings are results, not errors."""
     listener = listener or _Silent()
     pack = load_pack(request.pack)
-    with run_lock(pack.name, request.scope):
+    with database_errors(), run_lock(pack.name, request.scope):
         handle = open_run(request, now=clock())
         counts = RunCounts()
         steps: list[StepTiming] = []

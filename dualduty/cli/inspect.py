@@ -148,7 +148,7 @@ def print_summary(summary: InspectionSummary, *, failing_rows: int = 20) -> None
         title=f"检查结果 / findings: {summary.pack} {summary.period} (run #{summary.run_id})",
         title_justify="left",
     )
-    rules.add_column("规则 / rule")
+    rules.add_column("规则 / rule", min_width=24, overflow="fold")
     rules.add_column("不合格 / fail", justify="right", style="red")
     rules.add_column("无证据 / no evidence", justify="right", style="yellow")
     rules.add_column("合格 / pass", justify="right", style="green")
