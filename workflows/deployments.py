@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from workflows.escalate import escalate
 from workflows.inspect import inspect
 from workflows.packs import load_pack
+from workflows.runner import SCHEDULED_LOCK_WAIT_SECONDS
 from workflows.schedules import ScheduledInspection, scheduled_inspections
 
 
@@ -101,6 +102,7 @@ def deploy_packs(
                         "offset": item.offset,
                         "timezone": item.timezone,
                         "trigger": "deployment",
+                        "lock_wait_seconds": SCHEDULED_LOCK_WAIT_SECONDS,
                     },
                     tags=["dualduty", f"pack:{item.pack_name}"],
                     entrypoint_type=EntrypointType.MODULE_PATH,

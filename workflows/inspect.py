@@ -98,9 +98,11 @@ def inspect(
     trigger: str = "prefect",
     org_files: list[str] | None = None,
     escalate_after: bool = True,
+    lock_wait_seconds: float = 0.0,
 ) -> InspectionSummary:
     """Inspect ``pack`` for ``period`` (or, on a schedule, for the period ``period_kind`` and
-    ``offset`` name at the scheduled time), then take the due escalation steps."""
+    ``offset`` name at the scheduled time), then take the due escalation steps. Another run
+    of the same pack and scope makes this one wait up to ``lock_wait_seconds``, then fail."""
     logger = get_run_logger()
     if period is None:
         if period_kind is None:
@@ -108,7 +110,10 @@ def inspect(
         period = due_period(period_kind, offset, timezone)
     request = InspectionRequest(pack=pack, period=period, scope=scope, trigger=trigger)
     loaded = load_pack(pack)
-    with pipeline.database_errors(), pipeline.run_lock(loaded.name, scope):
+    with (
+        pipeline.database_errors(),
+        pipeline.run_lock(loaded.name, scope, wait_seconds=lock_wait_seconds),
+    ):
         handle = pipeline.open_run(request, now=utcnow(), flow_run_id=str(flow_run.id or ""))
         counts = RunCounts()
         steps: list[StepTiming] = []

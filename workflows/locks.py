@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,10 +110,25 @@ def try_acquire(engine: Engine, name: str) -> HeldLock | None:
     raise RunError(f"不支持的数据库 / no lock implementation for {engine.dialect.name}")
 
 
+def acquire(
+    engine: Engine, name: str, *, wait_seconds: float, poll: float = 1.0
+) -> HeldLock | None:
+    """Take the lock, waiting up to ``wait_seconds`` for its holder to let go."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        lock = try_acquire(engine, name)
+        if lock is not None or time.monotonic() >= deadline:
+            return lock
+        time.sleep(min(poll, max(deadline - time.monotonic(), 0.0)))
+
+
 @contextmanager
-def held(engine: Engine, name: str, *, busy_message: str) -> Iterator[HeldLock]:
-    """Hold ``name`` for the block, or raise RunError(busy_message) if someone else holds it."""
-    lock = try_acquire(engine, name)
+def held(
+    engine: Engine, name: str, *, busy_message: str, wait_seconds: float = 0.0
+) -> Iterator[HeldLock]:
+    """Hold ``name`` for the block; raise RunError(busy_message) if someone else still holds it
+    after ``wait_seconds``."""
+    lock = acquire(engine, name, wait_seconds=wait_seconds)
     if lock is None:
         raise RunError(busy_message)
     try:

@@ -100,11 +100,17 @@ def lock_name(pack_name: str, scope: str | None) -> str:
 
 
 @contextmanager
-def run_lock(pack_name: str, scope: str | None) -> Iterator[locks.HeldLock]:
-    """At most one run per pack and scope, across processes and machines sharing the database."""
+def run_lock(
+    pack_name: str, scope: str | None, *, wait_seconds: float = 0.0
+) -> Iterator[locks.HeldLock]:
+    """At most one run per pack and scope, across processes and machines sharing the database.
+
+    A person at the command line is told at once; scheduled runs wait their turn (two schedule
+    entries of one pack may fire together, and neither run may be lost)."""
     with locks.held(
         get_engine(),
         lock_name(pack_name, scope),
+        wait_seconds=wait_seconds,
         busy_message=(
             f"规则包 {pack_name}（范围 {scope or '全部'}）的检查正在运行 / an inspection of "
             f"{pack_name} (scope {scope or 'all'}) is already running; try again when it ends"
@@ -280,12 +286,13 @@ def run_inspection(
     escalate: bool = True,
     listener: StepListener | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    wait_seconds: float = 0.0,
 ) -> InspectionSummary:
     """Inspect without Prefect. Raises UserError for bad input, RunError when it cannot run;
     failing findings are results, not errors."""
     listener = listener or _Silent()
     pack = load_pack(request.pack)
-    with database_errors(), run_lock(pack.name, request.scope):
+    with database_errors(), run_lock(pack.name, request.scope, wait_seconds=wait_seconds):
         handle = open_run(request, now=clock())
         counts = RunCounts()
         steps: list[StepTiming] = []

@@ -15,6 +15,9 @@ from workflows import pipeline
 from workflows.escalation import EscalationReport, run_escalation
 from workflows.summary import InspectionRequest, InspectionSummary
 
+# How long a scheduled run waits for another run of the same pack and scope to finish.
+SCHEDULED_LOCK_WAIT_SECONDS = 2 * 3600
+
 
 def prefect_by_default() -> bool:
     """Prefect when a server is configured; otherwise the plain pipeline."""
@@ -31,6 +34,7 @@ def inspect(
     org_files: Sequence[str] = (),
     escalate: bool = True,
     listener: pipeline.StepListener | None = None,
+    lock_wait_seconds: float = 0.0,
 ) -> InspectionSummary:
     request = InspectionRequest(pack=pack, period=period, scope=scope, trigger=trigger)
     if use_prefect:
@@ -43,10 +47,15 @@ def inspect(
             trigger=trigger,
             org_files=list(org_files),
             escalate_after=escalate,
+            lock_wait_seconds=lock_wait_seconds,
         )
         return result
     return pipeline.run_inspection(
-        request, org_files=org_files, escalate=escalate, listener=listener
+        request,
+        org_files=org_files,
+        escalate=escalate,
+        listener=listener,
+        wait_seconds=lock_wait_seconds,
     )
 
 

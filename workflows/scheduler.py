@@ -76,6 +76,7 @@ def run_scheduled_inspection(
             scope=scope,
             trigger="scheduler",
             use_prefect=_options.use_prefect,
+            lock_wait_seconds=runner.SCHEDULED_LOCK_WAIT_SECONDS,
         )
     except DualdutyError as error:
         # Logged, not raised: APScheduler would only log it again, without our message.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select
 
@@ -111,14 +113,21 @@ def test_a_second_run_of_the_same_pack_and_scope_waits_its_turn(world: World) ->
     name = pipeline.lock_name("branch-meetings", None)
     held = locks.try_acquire(get_engine(), name)
     assert held is not None
+    release = threading.Timer(1.0, held.release)
     try:
+        # At the command line: told at once.
         with pytest.raises(RunError, match="already running"):
             _run(world)
         # Another scope is independent.
         assert _run(world, scope=world.branches[0]).counts.findings == 1
+        # Scheduled: waits until the holder lets go, then runs.
+        release.start()
+        request = InspectionRequest(pack=str(world.pack), period="2026-03", trigger="test")
+        waited = pipeline.run_inspection(request, wait_seconds=30)
+        assert waited.counts.failed == 0
     finally:
+        release.cancel()
         held.release()
-    assert _run(world).counts.failed == 0
 
 
 def test_an_abandoned_run_is_closed_by_the_next_one(world: World) -> None:
