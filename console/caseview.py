@@ -8,6 +8,7 @@ stored with cases, so the page names rules by id.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -22,6 +23,12 @@ from models.org import Person, Unit
 from models.outbox import OutboxMessage
 from models.users import User
 from rules.ladders import Ladder, LadderStep, default_ladders
+
+
+@functools.cache
+def shipped_ladders() -> dict[str, Ladder]:
+    """Parsed once per process: the shipped ladders file does not change while we run."""
+    return default_ladders()
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,7 @@ def build(session: Session, *, access: Access, case: Case) -> CaseView:
             .order_by(OutboxMessage.created_at, OutboxMessage.id)
         )
     )
-    ladder = default_ladders().get(case.ladder or "")
+    ladder = shipped_ladders().get(case.ladder or "")
     rows, unsent = _ladder_rows(case, ladder, events, messages)
     permissions = access.permissions(case)
     return CaseView(

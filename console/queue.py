@@ -78,7 +78,6 @@ class QueuePage(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     rows: list[Case]
-    total: int  # cases matching the filter, over all pages
     next_cursor: str | None
 
 
@@ -107,14 +106,23 @@ def case_filter(access: Access, query: QueueFilter) -> CaseFilter:
 
 
 def page(session: Session, *, access: Access, query: QueueFilter) -> QueuePage:
-    filters = case_filter(access, query)
     found = cases.list_cases(
-        session, filters=filters, sort=query.sort, cursor=query.cursor, limit=query.size
+        session,
+        filters=case_filter(access, query),
+        sort=query.sort,
+        cursor=query.cursor,
+        limit=query.size,
     )
+    return QueuePage(rows=found.items, next_cursor=found.next_cursor)
+
+
+def total(session: Session, *, access: Access, query: QueueFilter) -> int:
+    """Cases matching the filter over all pages. A count reads every match, so unlike a page
+    it grows with the data; it is kept apart so the page itself stays cheap."""
+    filters = case_filter(access, query)
     by_state = cases.count_by_state(session, filters=filters)
     wanted = set(filters.states) or set(CaseState)
-    total = sum(n for state, n in by_state.items() if state in wanted)
-    return QueuePage(rows=found.items, total=total, next_cursor=found.next_cursor)
+    return sum(n for state, n in by_state.items() if state in wanted)
 
 
 def counts(session: Session, *, access: Access) -> QueueCounts:

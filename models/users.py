@@ -588,6 +588,8 @@ class RecusalCheck:
         if me in people:
             add(RecusalKind.self_, "本人为案件当事人或责任人 / you are the subject or the bearer")
         others = people - {me}
+        if not others and not subject.unit_code:
+            return list(found.values())
         for day in subject.on:
             # Leading the unit or one above it also covers "the inspector supervises the
             # bearer": a supervisor chain is made of exactly those head posts.
@@ -610,6 +612,8 @@ class RecusalCheck:
                             RecusalKind.subordinate,
                             f"本人是当事人 {self._who(person)} 的上级 / you supervise {person}",
                         )
+            if not others:
+                continue
             for person in sorted(others & self._my_superiors(me, day)):
                 add(
                     RecusalKind.superior,

@@ -69,7 +69,7 @@ def list_cases(
         raise _unprocessable(error) from error
     return CaseList(
         items=[CaseSummary.model_validate(c) for c in found.rows],
-        total=found.total,
+        total=review_queue.total(db, access=access, query=query),
         next_cursor=found.next_cursor,
     )
 

@@ -80,6 +80,7 @@ def queue_page(request: Request, state: State, db: Db, principal: PageUser) -> R
         | {
             "query": query,
             "page": found,
+            "total": review_queue.total(db, access=access, query=query),
             "counts": review_queue.counts(db, access=access),
             "choices": review_queue.filter_choices(db, access=access),
             "recused": recusals,
