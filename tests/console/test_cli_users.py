@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
 import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -99,3 +107,39 @@ def test_tokens_are_shown_once_and_listed_by_prefix(db_env: str) -> None:
 def test_serve_help() -> None:
     result = runner.invoke(app, ["serve", "--help"])
     assert result.exit_code == 0 and "--port" in result.output
+
+
+def test_serve_runs_the_console(db_env: str, tmp_path: Path) -> None:
+    """``dualduty serve`` as an operator starts it: a process answering on a loopback port."""
+    _prepare()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = os.environ | {"DUALDUTY_SECRET_KEY": "serve-test-key-0123456789"}
+    dualduty = Path(sys.executable).with_name("dualduty")
+    process = subprocess.Popen(
+        [str(dualduty), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.communicate()[0]
+                assert time.monotonic() < deadline, "console did not start"
+                time.sleep(0.2)
+        assert response.status_code == 200 and "登录" in response.text
+        assert "server" not in response.headers  # no version banner
+        spec = httpx.get(f"http://127.0.0.1:{port}/api/openapi.json").json()
+        assert "/cases" in spec["paths"]
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=15)[0]
+    assert f"http://127.0.0.1:{port}/" in output
