@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from dualduty.errors import DualdutyError, RunError
 from evidence import frames
@@ -89,10 +89,14 @@ def database_errors() -> Iterator[None]:
     """An unreachable database is a failure to run, said plainly, not a traceback."""
     try:
         yield
-    except OperationalError as error:
+    except (OperationalError, ProgrammingError) as error:
         url = get_engine().url.render_as_string(hide_password=True)
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        raise RunError(f"数据库不可用 / cannot use the database {url}: {reason}") from error
+        raise RunError(
+            f"数据库不可用 / cannot use the database {url}: {reason} "
+            "(检查 DUALDUTY_DATABASE_URL，新库先运行 dualduty db upgrade / check "
+            "DUALDUTY_DATABASE_URL; a new database needs `dualduty db upgrade`)"
+        ) from error
 
 
 def lock_name(pack_name: str, scope: str | None) -> str:

@@ -57,10 +57,13 @@ class FailingFinding(BaseModel):
 
 
 class Timed(BaseModel):
-    """Where a command's seconds went: orchestration start-up against the inspection's work."""
+    """Where a command's seconds went: starting the process (interpreter and imports),
+    orchestration (Prefect's server, flow and task bookkeeping; the run lock and records in
+    the library), and the inspection's work."""
 
     engine: str  # "prefect" or "library"
-    total_seconds: float
+    process_seconds: float | None = None  # process start to the command; None: unknown
+    total_seconds: float  # the command, from its start to the result
     work_seconds: float
 
     @property
