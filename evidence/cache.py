@@ -224,7 +224,7 @@ def _write_part(con: duckdb.DuckDBPyConnection, evidence_type: EvidenceType, pat
                    {f'"{unit}"' if unit else "NULL::VARCHAR"} AS _unit, {names}
             FROM (SELECT *, unnest(json_transform(fields, '{structure}')) FROM delta) d
             LEFT JOIN links l USING (id)
-        ) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)"""
+        ) TO '{tmp}' (FORMAT parquet)"""
     )
     os.replace(tmp, path)
     return int(count)
@@ -242,7 +242,7 @@ def _compact(root: Path, manifest: Manifest, evidence_type: EvidenceType) -> Non
             f"""COPY (
                 SELECT * FROM read_parquet({paths!r}) WHERE _id NOT IN (
                     SELECT _supersedes FROM read_parquet({paths!r}) WHERE _supersedes IS NOT NULL)
-            ) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)"""
+            ) TO '{tmp}' (FORMAT parquet)"""
         )
         rows = con.execute(f"SELECT count(*) FROM read_parquet('{tmp}')").fetchall()[0][0]
     finally:
