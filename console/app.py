@@ -13,11 +13,19 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from console.deps import ConsoleState, CsrfFailed, LoginRequired, make_templates, render
+from console.deps import (
+    ConsoleState,
+    CsrfFailed,
+    LoginRequired,
+    make_templates,
+    principal_if_any,
+    render,
+)
 from console.security import Signer
 from dualduty.settings import Settings, get_settings
 from models.session import get_engine, session_factory
@@ -185,7 +193,8 @@ def create_app(
             request,
             state,
             "error.html",
-            {
+            principal=await run_in_threadpool(principal_if_any, request, state),
+            context={
                 "title": "请求已失效 / request rejected",
                 "message": "表单校验码不正确或已过期，请刷新页面后重试。"
                 " / The form's CSRF token is missing or wrong; reload the page and try again.",
@@ -200,11 +209,13 @@ def create_app(
         if isinstance(error.__cause__, BodyTooLarge):
             # FastAPI reports any failure while parsing a form as 400; say what really happened.
             return too_large_page(request, state)
+        principal = await run_in_threadpool(principal_if_any, request, state)
         return render(
             request,
             state,
             "error.html",
             {"title": f"{error.status_code}", "message": str(error.detail)},
+            principal=principal,
             status_code=error.status_code,
         )
 

@@ -130,6 +130,16 @@ def _from_cookie(request: Request, state: ConsoleState, db: Session) -> Principa
     return Principal(user=user, web_session=web_session)
 
 
+def principal_if_any(request: Request, state: ConsoleState) -> Principal | None:
+    """For pages rendered outside a route (error pages): who is signed in, if anyone, so the
+    page keeps its header and logout button. Read-only; the session is discarded."""
+    with state.sessions() as session:
+        principal = _from_cookie(request, state, session)
+        if principal is not None:
+            session.expunge_all()
+        return principal
+
+
 def page_principal(request: Request, state: State, db: Db) -> Principal:
     principal = _from_cookie(request, state, db)
     if principal is None:

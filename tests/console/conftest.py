@@ -134,10 +134,25 @@ def console_settings(engine: Engine, **overrides: Any) -> Settings:
     return Settings(**(values | overrides))
 
 
+class DeclaredRelatives:
+    """A real relatives lookup over a fixed declaration table: what personal-matters
+    declarations in the evidence store will answer once they exist."""
+
+    def __init__(self, table: dict[str, set[str]]) -> None:
+        self.table = table
+
+    def __call__(self, session: Session, *, person_code: str, on: dt.date) -> set[str]:
+        return self.table.get(person_code, set())
+
+
 @contextmanager
-def running_console(engine: Engine, settings: Settings) -> Iterator[str]:
+def running_console(
+    engine: Engine, settings: Settings, *, relatives: users.RelativesLookup | None = None
+) -> Iterator[str]:
     """uvicorn serving the console in a thread, as ``dualduty serve`` does; yields its URL."""
-    app = create_app(settings=settings, engine=engine)
+    app = create_app(
+        settings=settings, engine=engine, relatives=relatives or users.no_declared_relatives
+    )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from markupsafe import escape
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from models import cases, escalation, outbox
@@ -19,7 +20,16 @@ from models.cases.tables import Case
 from models.evidence import EvidenceRecord
 from rules.ladders import default_ladders
 from rules.workdays import WorkCalendar
-from tests.console.conftest import LiveScenario, audit_entries, csrf_from, logged_in
+from tests.console.conftest import (
+    DeclaredRelatives,
+    LiveScenario,
+    audit_entries,
+    console_settings,
+    csrf_from,
+    logged_in,
+    running_console,
+    seed_scenario,
+)
 
 
 def _case_links(page: str) -> list[int]:
@@ -364,3 +374,22 @@ def test_logged_out_posts_go_to_login(live: LiveScenario) -> None:
         response = client.post(f"/cases/{live.cases.branch}/comments", data={"body": "x"})
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login")
+
+
+def test_a_declared_relative_is_recused_and_error_pages_keep_the_header(engine: Engine) -> None:
+    with Session(engine) as session:
+        scn = seed_scenario(session)
+        session.commit()
+    relatives = DeclaredRelatives({"P-INSP2": {"P-SEC-B1"}})
+    with running_console(engine, console_settings(engine), relatives=relatives) as url:
+        with logged_in(url, "insp2") as client:
+            page = client.get(f"/cases/{scn.branch}").text
+            assert "李书记（P-SEC-B1） 是本人申报的亲属" in page
+            assert f'action="/cases/{scn.branch}/decide"' not in page
+            assert "insp1" in page  # routed to the colleague who is not related
+            detail = client.get(f"/api/cases/{scn.branch}").json()["permissions"]
+            assert detail["recused"] and detail["recusal"][0]["kind"] == "relative"
+            missing = client.get("/cases/424242")
+            assert missing.status_code == 404 and "退出 / Log out" in missing.text
+        with logged_in(url, "insp1") as client:
+            assert f'action="/cases/{scn.branch}/decide"' in client.get(f"/cases/{scn.branch}").text

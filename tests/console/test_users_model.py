@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from dualduty.errors import ConflictError, NotFoundError, UserError
 from models import users
 from models.users import Role
-from tests.console.conftest import NOW, PASSWORD, add_user, seed_org
+from tests.console.conftest import NOW, PASSWORD, DeclaredRelatives, add_user, seed_org
 
 
 def test_inspectors_for_unit_walks_up_the_tree_nearest_first(session: Session) -> None:
@@ -135,16 +135,6 @@ def _subject(unit: str | None, bearer: str | None, *, person: str | None = None)
         bearer_person=bearer,
         on=[DAY],
     )
-
-
-class DeclaredRelatives:
-    """A real lookup over a fixed declaration table (what evidence declarations will provide)."""
-
-    def __init__(self, table: dict[str, set[str]]) -> None:
-        self.table = table
-
-    def __call__(self, session: Session, *, person_code: str, on: dt.date) -> set[str]:
-        return self.table.get(person_code, set())
 
 
 def test_recusal_reasons_cover_self_lead_chain_and_relatives(session: Session) -> None:
