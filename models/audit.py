@@ -122,8 +122,12 @@ def entry_hash(
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _lock_head(session: Session) -> AuditHead:
-    """Take the append lock (held until the transaction ends) and return the fresh head."""
+def lock_chain(session: Session) -> AuditHead:
+    """Take the append lock (held until the transaction ends) and return the fresh head.
+
+    Writers that also change cases call this *before* claiming case rows: one lock order
+    (chain head, then cases) for everyone, so two writers can never deadlock on each other.
+    """
     for _attempt in range(2):
         locked = session.execute(
             update(AuditHead)
@@ -166,7 +170,7 @@ def record_many(
     if not drafts:
         return []
     at = now.astimezone(dt.UTC)
-    head = _lock_head(session)
+    head = lock_chain(session)
     seq, prev = head.seq, head.hash
     added = []
     for draft in drafts:

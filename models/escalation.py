@@ -32,7 +32,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from dualduty.errors import ConflictError, NotFoundError, UserError
 from dualduty.problems import Problem
 from models import org, outbox, users
-from models.audit import record
+from models.audit import lock_chain, record
 from models.cases.history import add_event, bump, local_date
 from models.cases.tables import ACTIVE_STATES, Case, CaseState, EventKind
 from rules.ladders import Anchor, Ladder, LadderStep, Recipient, RecipientRole
@@ -270,7 +270,10 @@ def escalate_due(
     if limit is not None:
         query = query.limit(limit)
     report = EscalationReport()
-    for case in list(session.scalars(query)):
+    due = list(session.scalars(query))
+    if due:
+        lock_chain(session)  # lock order: the audit chain first, then cases (cases.history)
+    for case in due:
         report.examined += 1
         report.last_case_id = case.id
         try:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from dualduty.errors import ConflictError, NotFoundError, UserError
 from dualduty.problems import Problem
-from models.audit import record
+from models.audit import lock_chain, record
 from models.cases.history import add_event, bump, local_date
 from models.cases.tables import ACTIVE_STATES, Case, CaseState, EventKind, Outcome
 
@@ -170,6 +170,7 @@ def decide(
             "reload it and decide again"
         )
     _check_allowed(case, decision, today=local_date(now))
+    lock_chain(session)  # lock order: the audit chain first, then the case (history.py)
     bump(session, case, now=now)
     before = case.state
     detail: dict[str, object] = {"kind": decision.kind.value, "reason": decision.reason}

@@ -5,17 +5,20 @@ writer's row lock and then matches nothing if that writer committed first; on SQ
 database write lock serialises writers the same way. Either way the later writer gets a
 ConflictError *before* it has changed anything, so its transaction stays usable and nothing of
 the earlier change is lost. Call it before touching the case's attributes: a dirty case would be
-autoflushed without the version check.
+autoflushed without the version check. ``claim`` does the same for many cases in one statement.
+
+Writers that also append to the audit log take its lock first (``models.audit.lock_chain``)
+and claim cases second, so two writers never hold one lock each while waiting for the other.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -24,27 +27,45 @@ from dualduty.settings import get_settings
 from models.audit import canonical_detail
 from models.cases.tables import Case, CaseEvent, EventKind
 
+_CLAIM_CHUNK = 500
+
 
 def local_date(now: dt.datetime) -> dt.date:
     """The calendar day of ``now`` where the organisation works (settings.timezone)."""
     return now.astimezone(ZoneInfo(get_settings().timezone)).date()
 
 
+def claim(session: Session, cases: Sequence[Case], *, now: dt.datetime) -> list[Case]:
+    """Bump the version of many cases in one statement per chunk; return the cases that someone
+    else changed first (not claimed, untouched). Claimed cases carry their new version."""
+    conflicted: list[Case] = []
+    for start in range(0, len(cases), _CLAIM_CHUNK):
+        chunk = cases[start : start + _CLAIM_CHUNK]
+        with session.no_autoflush:
+            rows = session.execute(
+                update(Case)
+                .where(tuple_(Case.id, Case.version).in_([(c.id, c.version) for c in chunk]))
+                .values(version=Case.version + 1, updated_at=now)
+                .returning(Case.id, Case.version)
+                .execution_options(synchronize_session=False)
+            ).all()
+        versions = {row.id: row.version for row in rows}
+        for case in chunk:
+            if case.id in versions:
+                set_committed_value(case, "version", versions[case.id])
+                set_committed_value(case, "updated_at", now)
+            else:
+                conflicted.append(case)
+    return conflicted
+
+
 def bump(session: Session, case: Case, *, now: dt.datetime) -> None:
     expected = case.version
-    result = session.execute(
-        update(Case)
-        .where(Case.id == case.id, Case.version == expected)
-        .values(version=expected + 1, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if claim(session, [case], now=now):
         raise ConflictError(
             f"案件 {case.id} 已被他人修改，请刷新后重试 / case {case.id} was changed by someone "
             f"else since version {expected} was loaded; reload it and decide again"
         )
-    set_committed_value(case, "version", expected + 1)
-    set_committed_value(case, "updated_at", now)
 
 
 def add_event(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -21,8 +22,8 @@ from sqlalchemy.orm import Session
 from dualduty.errors import ConflictError, UserError
 from dualduty.problems import Problem
 from models import findings as stored_findings
-from models.audit import AuditDraft, record_many
-from models.cases.history import add_event, bump, local_date
+from models.audit import AuditDraft, lock_chain, record_many
+from models.cases.history import add_event, claim, local_date
 from models.cases.tables import ACTIVE_STATES, SEVERITY_RANK, Case, CaseState, EventKind
 from models.findings import StoredFinding
 from rules.findings import Finding, Verdict
@@ -63,6 +64,7 @@ def reconcile(
     drafts: list[AuditDraft] = []
     new_cases: list[Case] = []
 
+    todo: list[tuple[Case, Finding, StoredFinding]] = []
     for finding in findings:
         row = rows[hashes[finding.key]]
         case = cases.get(finding.key)
@@ -71,16 +73,37 @@ def reconcile(
                 new_cases.append(_new_case(finding, row, now=now, today=today))
             else:
                 report.ignored += 1
-            continue
-        for attempt in range(_CONFLICT_RETRIES):
-            try:
-                _apply(session, case, finding, row, now=now, today=today, report=report)
-                break
-            except ConflictError:
-                # A decision or an escalation changed the case after we loaded it: reload, redo.
-                if attempt == _CONFLICT_RETRIES - 1:
-                    raise
-                session.refresh(case)
+        else:
+            todo.append((case, finding, row))
+
+    changing = [item for item in todo if _action(*item) is not None]
+    if changing or new_cases:
+        lock_chain(session)
+    for attempt in range(_CONFLICT_RETRIES):
+        conflicted = {c.id for c in claim(session, [c for c, _, _ in changing], now=now)}
+        for case, finding, row in changing:
+            if case.id not in conflicted:
+                action = _action(case, finding, row)
+                assert action is not None
+                _perform(session, case, finding, row, action, now=now, today=today, report=report)
+        if not conflicted:
+            break
+        if attempt == _CONFLICT_RETRIES - 1:
+            raise ConflictError(
+                f"案件在对账期间被反复修改 / cases {sorted(conflicted)[:10]} kept changing during "
+                "reconcile; run the inspection again"
+            )
+        # Someone changed these after we loaded them: reload and decide again what to do.
+        session.scalars(
+            select(Case).where(Case.id.in_(conflicted)).execution_options(populate_existing=True)
+        ).all()
+        changing = [item for item in changing if item[0].id in conflicted and _action(*item)]
+    changed = {*report.updated, *report.resolved, *report.reopened}
+    for case, finding, _row in todo:
+        if case.is_active and finding.verdict is Verdict.failed:
+            report.still_open += 1
+        elif case.id not in changed:
+            report.ignored += 1
 
     if new_cases:
         session.add_all(new_cases)
@@ -201,76 +224,80 @@ def _take_finding(case: Case, finding: Finding, row: StoredFinding) -> None:
     case.bearer_post = finding.bearer_post
 
 
-def _apply(
+class _Action(StrEnum):
+    resolve = "resolve"
+    reopen = "reopen"
+    update = "update"
+
+
+def _action(case: Case, finding: Finding, row: StoredFinding) -> _Action | None:
+    if case.state_enum in ACTIVE_STATES and finding.verdict is Verdict.passed:
+        return _Action.resolve
+    if case.state_enum is CaseState.resolved and finding.verdict is Verdict.failed:
+        return _Action.reopen
+    if case.finding_id != row.id:
+        return _Action.update
+    return None
+
+
+def _perform(
     session: Session,
     case: Case,
     finding: Finding,
     row: StoredFinding,
+    action: _Action,
     *,
     now: dt.datetime,
     today: dt.date,
     report: ReconcileReport,
 ) -> None:
-    content_changed = case.finding_id != row.id
-    state = case.state_enum
+    """Change a claimed case (its version already bumped) and record the event."""
     before = case.state
-    failing = finding.verdict is Verdict.failed
-    passing = finding.verdict is Verdict.passed
-
-    if state in ACTIVE_STATES and passing:
-        bump(session, case, now=now)
-        _take_finding(case, finding, row)
-        case.state = CaseState.resolved.value
-        case.resolved_at = now
-        case.late = today > case.deadline_on
-        case.ladder_due_on = None
-        case.pending_step = None
-        case.approved_step = None
-        add_event(
-            session,
-            case,
-            kind=EventKind.resolved,
-            actor=ACTOR,
-            now=now,
-            from_state=before,
-            detail={
-                "finding_id": row.id,
-                "late": case.late,
-                "days_late": max(0, (today - case.deadline_on).days),
-            },
-        )
-        report.resolved.append(case.id)
-        if case.late:
-            report.resolved_late.append(case.id)
-    elif state is CaseState.resolved and failing:
-        bump(session, case, now=now)
-        _take_finding(case, finding, row)
-        case.state = CaseState.open.value
-        case.reopen_count += 1
-        case.resolved_at = None
-        case.late = False
-        case.paused_until = None
-        case.ladder_anchor_on = today
-        case.ladder_due_on = today if case.ladder else None
-        add_event(
-            session,
-            case,
-            kind=EventKind.reopened,
-            actor=ACTOR,
-            now=now,
-            from_state=before,
-            detail={"finding_id": row.id, "reopen_count": case.reopen_count},
-        )
-        report.reopened.append(case.id)
-    else:
-        if state in ACTIVE_STATES and failing:
-            report.still_open += 1
-        elif not content_changed:
-            report.ignored += 1
-        if content_changed:
-            previous = case.finding_id
-            bump(session, case, now=now)
-            _take_finding(case, finding, row)
+    previous_finding = case.finding_id
+    _take_finding(case, finding, row)
+    match action:
+        case _Action.resolve:
+            case.state = CaseState.resolved.value
+            case.resolved_at = now
+            case.late = today > case.deadline_on
+            case.ladder_due_on = None
+            case.pending_step = None
+            case.approved_step = None
+            add_event(
+                session,
+                case,
+                kind=EventKind.resolved,
+                actor=ACTOR,
+                now=now,
+                from_state=before,
+                detail={
+                    "finding_id": row.id,
+                    "late": case.late,
+                    "days_late": max(0, (today - case.deadline_on).days),
+                },
+            )
+            report.resolved.append(case.id)
+            if case.late:
+                report.resolved_late.append(case.id)
+        case _Action.reopen:
+            case.state = CaseState.open.value
+            case.reopen_count += 1
+            case.resolved_at = None
+            case.late = False
+            case.paused_until = None
+            case.ladder_anchor_on = today
+            case.ladder_due_on = today if case.ladder else None
+            add_event(
+                session,
+                case,
+                kind=EventKind.reopened,
+                actor=ACTOR,
+                now=now,
+                from_state=before,
+                detail={"finding_id": row.id, "reopen_count": case.reopen_count},
+            )
+            report.reopened.append(case.id)
+        case _Action.update:
             add_event(
                 session,
                 case,
@@ -280,7 +307,7 @@ def _apply(
                 from_state=before,
                 detail={
                     "finding_id": row.id,
-                    "previous_finding_id": previous,
+                    "previous_finding_id": previous_finding,
                     "verdict": finding.verdict.value,
                 },
             )

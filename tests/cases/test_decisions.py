@@ -17,11 +17,13 @@ from models.cases import (
     Case,
     CaseState,
     Decision,
+    ReconcileReport,
     decide,
     history,
     reconcile,
 )
-from models.cases.history import bump
+from models.cases.history import bump, claim
+from rules.findings import Verdict
 from tests.cases.helpers import NOW, days, finding
 
 
@@ -222,3 +224,70 @@ def test_racing_writers_the_later_one_conflicts(engine: Engine) -> None:
         b.close()
     with Session(engine) as s:
         assert s.scalar(sa.select(Case.version).where(Case.id == case_id)) == 2
+
+
+def test_reconcile_racing_a_decision_rereads_and_keeps_the_decision(engine: Engine) -> None:
+    """An inspector dismisses the case while an inspection brings a passing finding: the
+    inspection waits for the decision, sees it, and records its finding without undoing it."""
+    with Session(engine) as s:
+        case_id = _open_case(s)
+    deciding = Session(engine)
+    decide(
+        deciding,
+        case_id=case_id,
+        actor="user:a",
+        decision=Decision(kind="dismiss", category="data_error", reason="台账数据错误"),
+        expected_version=1,
+        now=NOW,
+    )
+    outcome: list[object] = []
+
+    def inspect() -> None:
+        with Session(engine) as r:
+            try:
+                passed = finding("B01", verdict=Verdict.passed, evidence_ids=[3])
+                outcome.append(
+                    reconcile(r, findings=[passed], inspection_id=None, now=NOW + days(1))
+                )
+                r.commit()
+            except BaseException as error:
+                outcome.append(error)
+
+    thread = threading.Thread(target=inspect)
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive(), "the inspection must wait for the decision's transaction"
+    deciding.commit()
+    deciding.close()
+    thread.join(30)
+    (report,) = outcome
+    assert isinstance(report, ReconcileReport), report
+    assert report.resolved == [] and report.updated == [case_id]
+    with Session(engine) as s:
+        case = s.get(Case, case_id)
+        assert case is not None
+        assert (case.state, case.outcome, case.version) == ("decided", "dismissed", 3)
+        assert [e.kind for e in history(s, case_id=case_id)] == [
+            "opened",
+            "decision",
+            "finding_updated",
+        ]
+        assert audit.verify(s).ok
+
+
+def test_claim_returns_only_the_cases_changed_by_someone_else(engine: Engine) -> None:
+    with Session(engine) as s:
+        ids = reconcile(
+            s, findings=[finding("B01"), finding("B02")], inspection_id=None, now=NOW
+        ).opened
+        s.commit()
+    with Session(engine) as mine, Session(engine) as theirs:
+        cases = [mine.get(Case, i) for i in ids]
+        other = theirs.get(Case, ids[1])
+        assert other is not None and all(c is not None for c in cases)
+        bump(theirs, other, now=NOW)
+        theirs.commit()
+        conflicted = claim(mine, cases, now=NOW)  # type: ignore[arg-type]
+        assert [c.id for c in conflicted] == [ids[1]]
+        assert cases[0] is not None and cases[0].version == 2
+        mine.commit()
