@@ -20,9 +20,10 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal
 
 from assessments.commendation import shortlist
@@ -96,8 +97,13 @@ def within(label: str, period: Period) -> bool:
     """
     if not label:
         return True
-    inner = Period.parse(label)
+    inner = _parse_period(label)
     return period.start <= inner.start and inner.end <= period.end
+
+
+@lru_cache(maxsize=256)
+def _parse_period(label: str) -> Period:
+    return Period.parse(label)
 
 
 @dataclass
@@ -119,7 +125,11 @@ class _Context:
         default_factory=lambda: defaultdict(list)
     )
     awards: dict[SubjectRef, list[AwardRecord]] = field(default_factory=lambda: defaultdict(list))
-    open_cases: list[CaseSummary] = field(default_factory=list)
+    # Open cases by the subject they weigh on: a unit (its own, or its records'), the bearer,
+    # the person a personal duty is about.
+    open_cases: dict[SubjectRef, list[CaseSummary]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     previous: dict[SubjectRef, Decimal | None] = field(default_factory=dict)
 
     @classmethod
@@ -159,7 +169,21 @@ class _Context:
         for a in inputs.awards:
             if period.contains(a.awarded_on):
                 context.awards[(a.subject_kind, a.subject_id)].append(a)
-        context.open_cases = [c for c in inputs.cases if c.open]
+        unit_kinds = {k.value for k in scheme.units.findings_of} - {SubjectKind.unit.value}
+        for case in inputs.cases:
+            if not case.open:
+                continue
+            refs: set[SubjectRef] = set()
+            if case.subject_kind == SubjectKind.unit.value:
+                refs.add(("unit", case.subject_id))
+            elif case.subject_kind in unit_kinds and case.unit_code:
+                refs.add(("unit", case.unit_code))
+            if case.bearer_person:
+                refs.add(("person", case.bearer_person))
+            if case.subject_kind == SubjectKind.person.value:
+                refs.add(("person", case.subject_id))
+            for ref in refs:
+                context.open_cases[ref].append(case)
         if inputs.previous:
             context.previous = {
                 (s.subject_kind, s.subject_id): s.score for s in inputs.previous.scores
@@ -480,7 +504,7 @@ def _score_unit(context: _Context, code: str) -> Scorecard:
     unit = context.units[code]
     findings = context.unit_findings(code)
     scored = _score_subject(context, ("unit", code), findings)
-    blockers = _unit_blockers(context, code)
+    blockers = _blockers(context, ("unit", code))
     kind_label = unit_kind_label(unit.kind)
     return _card(
         context,
@@ -531,7 +555,7 @@ def _score_person(context: _Context, code: str) -> Scorecard:
     return _card(
         context,
         scored,
-        _person_blockers(context, code),
+        _blockers(context, ("person", code)),
         subject_kind="person",
         subject_id=code,
         name=person.name if person else code,
@@ -636,46 +660,22 @@ def _card(
     )
 
 
-def _unit_blockers(context: _Context, code: str) -> list[BlockerHit]:
-    kinds = {k.value for k in context.scheme.units.findings_of}
-
-    def concerns(case: CaseSummary) -> bool:
-        if case.subject_kind == SubjectKind.unit.value:
-            return case.subject_id == code
-        return case.subject_kind in kinds and case.unit_code == code
-
-    return _blockers(context, ("unit", code), concerns)
-
-
-def _person_blockers(context: _Context, code: str) -> list[BlockerHit]:
-    def concerns(case: CaseSummary) -> bool:
-        if case.bearer_person == code:
-            return True
-        return case.subject_kind == SubjectKind.person.value and case.subject_id == code
-
-    return _blockers(context, ("person", code), concerns)
-
-
-def _blockers(
-    context: _Context, ref: SubjectRef, concerns: Callable[[CaseSummary], bool]
-) -> list[BlockerHit]:
+def _blockers(context: _Context, ref: SubjectRef) -> list[BlockerHit]:
     hits: list[BlockerHit] = []
     for blocker in context.scheme.blockers:
         if blocker.kind is BlockerKind.decision_in_impact_period:
             hits += _impact_hits(context, blocker, ref)
-        else:
-            for case in context.open_cases:
-                if blocker.severity and case.severity not in blocker.severity:
-                    continue
-                if not concerns(case):
-                    continue
-                hits.append(
-                    _hit(
-                        blocker,
-                        f"案件 {case.rule_id} / {case.subject_id} / {case.period or '-'} 未办结"
-                        f"（状态 {case.state}，严重程度 {case.severity.value}）",
-                    )
+            continue
+        for case in context.open_cases.get(ref, []):
+            if blocker.severity and case.severity not in blocker.severity:
+                continue
+            hits.append(
+                _hit(
+                    blocker,
+                    f"案件 {case.rule_id} / {case.subject_id} / {case.period or '-'} 未办结"
+                    f"（状态 {case.state}，严重程度 {case.severity.value}）",
                 )
+            )
     return hits
 
 

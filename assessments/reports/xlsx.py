@@ -8,13 +8,16 @@ Every text cell is neutralised against formula injection (``text.neutralise``).
 
 from __future__ import annotations
 
+import copy
+import weakref
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
@@ -30,16 +33,66 @@ from assessments.results import (
 from assessments.service import AssessmentOutcome
 from rules.findings import Side as DutySide
 
-TITLE_FONT = Font(name="黑体", size=16, bold=True)
-SUBTITLE_FONT = Font(name="宋体", size=10, color="555555")
-HEADER_FONT = Font(name="黑体", size=11, bold=True)
-BODY_FONT = Font(name="宋体", size=11)
-TOTAL_FONT = Font(name="黑体", size=11, bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
-TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
-THIN = Side(style="thin", color="808080")
-BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+_THIN = Side(style="thin", color="808080")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_TOP_WRAP = Alignment(vertical="top", wrap_text=True)
 SCORE_FORMAT = "0.00"
+
+
+def _named(name: str, font: Font, alignment: Alignment, **extra: Any) -> NamedStyle:
+    return NamedStyle(name=name, font=font, alignment=alignment, **extra)
+
+
+# Named styles, registered once per workbook: assigning a style object per cell makes openpyxl
+# hash it for every cell (minutes for a large company); a named style is one lookup.
+def _styles() -> list[NamedStyle]:
+    # New objects per workbook: openpyxl binds a named style to the workbook it is added to.
+    return [
+        _named(
+            "dd-title",
+            Font(name="黑体", size=16, bold=True),
+            Alignment(horizontal="center", vertical="center"),
+        ),
+        _named(
+            "dd-subtitle",
+            Font(name="宋体", size=10, color="555555"),
+            Alignment(horizontal="center"),
+        ),
+        _named(
+            "dd-header",
+            Font(name="黑体", size=11, bold=True),
+            Alignment(horizontal="center", vertical="center", wrap_text=True),
+            fill=PatternFill("solid", fgColor="D9D9D9"),
+            border=_BORDER,
+        ),
+        _named("dd-body", Font(name="宋体", size=11), _TOP_WRAP, border=_BORDER),
+        _named(
+            "dd-body-score",
+            Font(name="宋体", size=11),
+            _TOP_WRAP,
+            border=_BORDER,
+            number_format=SCORE_FORMAT,
+        ),
+        _named(
+            "dd-total",
+            Font(name="黑体", size=11, bold=True),
+            _TOP_WRAP,
+            border=_BORDER,
+            fill=PatternFill("solid", fgColor="F2F2F2"),
+        ),
+        _named(
+            "dd-total-score",
+            Font(name="黑体", size=11, bold=True),
+            _TOP_WRAP,
+            border=_BORDER,
+            fill=PatternFill("solid", fgColor="F2F2F2"),
+            number_format=SCORE_FORMAT,
+        ),
+        _named("dd-key", Font(name="黑体", size=11, bold=True), Alignment(vertical="top")),
+        _named("dd-text", Font(name="宋体", size=11), _TOP_WRAP),
+    ]
+
+
 HEADER_ROW = 3
 _BAD_SHEET_CHARS = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
@@ -76,6 +129,8 @@ def build_workbook(outcome: AssessmentOutcome) -> Workbook:
     )
     workbook = Workbook()
     workbook.remove(workbook.active)  # type: ignore[arg-type]
+    for style in _styles():
+        workbook.add_named_style(style)
     for label, cards in by_peer_group(result.units).items():
         sheet = _sheet(workbook, label, f"{title}（{label}）", subtitle, UNIT_COLUMNS)
         rows = [_unit_row(i, c) for i, c in enumerate(cards, start=1)]
@@ -120,19 +175,12 @@ def _sheet(
     width = len(columns)
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
-    _put(sheet.cell(1, 1), title, TITLE_FONT, Alignment(horizontal="center", vertical="center"))
-    _put(sheet.cell(2, 1), subtitle, SUBTITLE_FONT, Alignment(horizontal="center"))
+    _put(sheet.cell(1, 1), title, "dd-title")
+    _put(sheet.cell(2, 1), subtitle, "dd-subtitle")
     sheet.row_dimensions[1].height = 30
     for index, name_ in enumerate(columns, start=1):
         cell = sheet.cell(HEADER_ROW, index)
-        _put(
-            cell,
-            name_,
-            HEADER_FONT,
-            Alignment(horizontal="center", vertical="center", wrap_text=True),
-        )
-        cell.fill = HEADER_FILL
-        cell.border = BORDER
+        _put(cell, name_, "dd-header")
     sheet.freeze_panes = f"A{HEADER_ROW + 1}"
     sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
@@ -157,27 +205,41 @@ def _fill(sheet: Worksheet, rows: Sequence[Sequence[Any]], totals: Sequence[Any]
     for r, values in enumerate(rows, start=first):
         for c, value in enumerate(values, start=1):
             cell = sheet.cell(r, c)
-            _put(cell, value, BODY_FONT, Alignment(vertical="top", wrap_text=True))
-            cell.border = BORDER
+            _put(cell, value, "dd-body")
     total_row = first + len(rows)
     for c, value in enumerate(totals, start=1):
         cell = sheet.cell(total_row, c)
-        _put(cell, value, TOTAL_FONT, Alignment(vertical="top", wrap_text=True))
-        cell.fill = TOTAL_FILL
-        cell.border = BORDER
+        _put(cell, value, "dd-total")
     _widths(sheet, [list(r) for r in rows] + [list(totals)])
 
 
-def _put(cell: Any, value: Any, font: Font, alignment: Alignment) -> None:
+def _put(cell: Any, value: Any, style: str) -> None:
     if isinstance(value, Decimal):
         cell.value = float(value)
-        cell.number_format = SCORE_FORMAT
+        style += "-score" if style in {"dd-body", "dd-total"} else ""
     elif isinstance(value, str):
-        cell.value = text.neutralise(value)
+        # Control characters (a BEL pasted into an explanation) are not allowed in XLSX at all:
+        # openpyxl would refuse the whole export, so they are dropped.
+        cell.value = text.neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
     else:
         cell.value = value
-    cell.font = font
-    cell.alignment = alignment
+    _stamp(cell, style)
+
+
+# Per workbook: the style array each named style resolves to. ``cell.style = name`` searches
+# the workbook's style list on every assignment (most of the time of a 1M-cell export); the
+# first cell of each style pays that once and the rest copy its array, as openpyxl's own
+# worksheet copy does.
+_STAMPS: weakref.WeakKeyDictionary[Workbook, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _stamp(cell: Any, style: str) -> None:
+    stamps = _STAMPS.setdefault(cell.parent.parent, {})
+    if style in stamps:
+        cell._style = copy.copy(stamps[style])
+        return
+    cell.style = style
+    stamps[style] = copy.copy(cell._style)
 
 
 def _widths(sheet: Worksheet, rows: list[list[Any]]) -> None:
@@ -316,7 +378,7 @@ def _about(workbook: Workbook, outcome: AssessmentOutcome, title: str) -> None:
     result: AssessmentResult = outcome.result
     sheet = workbook.create_sheet("说明")
     sheet.merge_cells("A1:B1")
-    _put(sheet.cell(1, 1), f"{title}（说明）", TITLE_FONT, Alignment(horizontal="center"))
+    _put(sheet.cell(1, 1), f"{title}（说明）", "dd-title")
     facts: list[tuple[str, str]] = [
         ("考核期间", f"{text.period_title(result.period)}（{result.period}）"),
         ("考核方案", f"{result.scheme_title}（{result.scheme_name}，第{result.scheme_version}版）"),
@@ -335,7 +397,7 @@ def _about(workbook: Workbook, outcome: AssessmentOutcome, title: str) -> None:
     facts += [("计分说明", note) for note in result.method]
     facts += [("提示", note) for note in outcome.notes]
     for r, (key, value) in enumerate(facts, start=3):
-        _put(sheet.cell(r, 1), key, HEADER_FONT, Alignment(vertical="top"))
-        _put(sheet.cell(r, 2), value, BODY_FONT, Alignment(vertical="top", wrap_text=True))
+        _put(sheet.cell(r, 1), key, "dd-key")
+        _put(sheet.cell(r, 2), value, "dd-text")
     sheet.column_dimensions["A"].width = 14
     sheet.column_dimensions["B"].width = 100

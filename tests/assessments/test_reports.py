@@ -51,6 +51,7 @@ def outcome(**changes: object) -> AssessmentOutcome:
         finding(
             "safety-report", "D01", "fail", side=Side.business, explanation="-1 份月报缺失\t+补报"
         ),
+        finding("themed-party-day", "D01", "fail", explanation="记录含控制字符\x07\x00"),
     ]
     data = {"units": units, "people": people, "posts": posts, "findings": findings, **changes}
     result = score(scheme=sample_scheme(), inputs=inputs(**data))
@@ -121,6 +122,7 @@ def test_xlsx_layout_chinese_text_and_neutralised_cells(tmp_path: Path) -> None:
     assert "'" + EVIL_PERSON in cadre_names and "张伟" in cadre_names
     lines = list(book["扣分明细"].iter_rows(min_row=4, values_only=True))
     assert any(r[14] == "'-1 份月报缺失\t+补报" for r in lines)
+    assert any(r[14] == "记录含控制字符" for r in lines)  # XLSX cannot hold them: dropped
     about = {r[0]: r[1] for r in book["说明"].iter_rows(min_row=3, values_only=True)}
     assert about["考核期间"] == "2026年第三季度（2026-Q3）"
 
