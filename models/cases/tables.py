@@ -64,10 +64,7 @@ class EventKind(StrEnum):
     reopened = "reopened"
     decision = "decision"
     step_fired = "step_fired"
-    step_lapsed = "step_lapsed"  # a pre-deadline reminder whose moment passed
     awaiting_approval = "awaiting_approval"
-    pause_ended = "pause_ended"
-    ladder_problem = "ladder_problem"  # unknown ladder or step: recorded, never a crash
 
 
 class Case(Base):
