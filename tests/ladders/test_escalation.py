@@ -352,3 +352,15 @@ def test_templates_are_checked_before_any_work() -> None:
         "ladders.integrity.steps[4].template",
     }
     check_templates(ladders, known=known | {"referral"})
+
+
+def test_a_step_missing_from_its_ladder_is_reported_every_pass(org_session: Session) -> None:
+    s = org_session
+    (case_id,) = _open(s, D(2026, 4, 1))
+    s.execute(sa.update(Case).where(Case.id == case_id).values(ladder_step="L9"))
+    s.commit()
+    for day in (D(2026, 4, 1), D(2026, 4, 2)):
+        report = _escalate(s, day)
+        assert [f.case_id for f in report.failures] == [case_id]
+        assert "has no step L9" in report.failures[0].error
+    assert _outbox(s, case_id) == []

@@ -131,3 +131,15 @@ def test_yaml_syntax_error_and_missing_file(tmp_path: Path) -> None:
     assert caught.value.problems[0].location.line is not None  # type: ignore[union-attr]
     with pytest.raises(UserError, match="ladders file not found"):
         load_ladders(tmp_path / "absent.yaml")
+
+
+@pytest.mark.xfail(
+    reason="notifiers/templates has no 'verification' (I0) and 'referral' (L6) yet: requested "
+    "from the notifier owner; remove this marker when they land",
+    strict=True,
+)
+def test_default_ladders_use_existing_message_templates() -> None:
+    from notifiers.rendering import template_names
+
+    used = {step.template for ladder in default_ladders().values() for step in ladder.steps}
+    assert used - set(template_names()) == set()
