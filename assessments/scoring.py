@@ -50,7 +50,7 @@ from assessments.results import (
     SideScore,
 )
 from assessments.scheme import Blocker, BlockerKind, Deduction, Match, Scheme
-from models.org import UNIT_KIND_LABELS, UnitKind
+from models.org import kind_label
 from rules.findings import Finding, Side, SubjectKind, Verdict
 from rules.periods import Period
 
@@ -361,41 +361,26 @@ def _score_subject(
             post = post_of.get((f.bearer_post, f.unit_code or "")) or post_of.get(
                 (f.bearer_post, "")
             )
-        label = VERDICT_LABELS[f.verdict]
         if item is None:
-            lines.append(
-                ScoreLine(
-                    kind="deduction",
-                    side=f.side,
-                    item_id="-",
-                    item_title="方案未规定扣分 / not covered by the scheme",
-                    rule_id=f.rule_id,
-                    rule_title=context.rule_title(f),
-                    finding_subject=f.subject_id,
-                    finding_period=f.period,
-                    verdict=f.verdict,
-                    label=label,
-                    nominal=ZERO,
-                    points=ZERO,
-                    post=post,
-                    explanation=f.explanation,
-                )
-            )
-            continue
-        nominal = item.fail if f.verdict is Verdict.failed else item.no_evidence
-        charged, capped_by = ledger.charge(item, f.rule_id, f.side, nominal)
+            # Listed, at no cost, so a gap in the scheme shows instead of vanishing.
+            item_id, item_title, nominal = "-", "方案未规定扣分 / not covered by the scheme", ZERO
+            charged, capped_by = ZERO, None
+        else:
+            item_id, item_title = item.id, item.title
+            nominal = item.fail if f.verdict is Verdict.failed else item.no_evidence
+            charged, capped_by = ledger.charge(item, f.rule_id, f.side, nominal)
         lines.append(
             ScoreLine(
                 kind="deduction",
                 side=f.side,
-                item_id=item.id,
-                item_title=item.title,
+                item_id=item_id,
+                item_title=item_title,
                 rule_id=f.rule_id,
                 rule_title=context.rule_title(f),
                 finding_subject=f.subject_id,
                 finding_period=f.period,
                 verdict=f.verdict,
-                label=label,
+                label=VERDICT_LABELS[f.verdict],
                 nominal=nominal,
                 points=-charged,
                 capped_by=capped_by,
@@ -505,7 +490,6 @@ def _score_unit(context: _Context, code: str) -> Scorecard:
     findings = context.unit_findings(code)
     scored = _score_subject(context, ("unit", code), findings)
     blockers = _blockers(context, ("unit", code))
-    kind_label = unit_kind_label(unit.kind)
     return _card(
         context,
         scored,
@@ -516,7 +500,7 @@ def _score_unit(context: _Context, code: str) -> Scorecard:
         unit_code=code,
         unit_name=unit.name,
         peer_group=f"unit:{unit.kind}",
-        peer_label=kind_label,
+        peer_label=kind_label(unit.kind),
     )
 
 
@@ -709,13 +693,6 @@ def _hit(blocker: Blocker, reason: str) -> BlockerHit:
         cap_grade=blocker.cap_grade,
         blocks_commendation=blocker.blocks_commendation,
     )
-
-
-def unit_kind_label(kind: str) -> str:
-    try:
-        return UNIT_KIND_LABELS[UnitKind(kind)]
-    except ValueError:
-        return kind
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

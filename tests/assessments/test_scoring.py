@@ -288,3 +288,18 @@ def test_findings_of_other_periods_are_left_out_and_counted() -> None:
 def test_impact_periods_add_calendar_months() -> None:
     assert add_months(dt.date(2026, 8, 31), 6) == dt.date(2027, 2, 28)
     assert add_months(dt.date(2026, 3, 15), 18) == dt.date(2027, 9, 15)
+
+
+def test_a_finding_no_item_covers_is_listed_at_no_cost() -> None:
+    from tests.assessments.test_scheme import MINIMAL
+
+    text = MINIMAL.replace(
+        "  - {id: default, title: 其他, match: {}, fail: 1, no_evidence: 0.5}",
+        "  - {id: integrity-only, title: 廉政, match: {side: integrity}, fail: 1, no_evidence: 1}",
+    )
+    findings = [finding("safety-report", "D01", "fail", side=Side.business)]
+    d01 = card(score(scheme=parse_scheme(text), inputs=inputs(findings=findings)).units, "D01")
+    [line] = d01.lines
+    assert (line.item_id, line.points, line.rule_id) == ("-", 0, "safety-report")
+    assert "not covered by the scheme" in line.item_title
+    assert d01.score == 100 and d01.failed == 1
