@@ -339,8 +339,9 @@ def verify(session: Session, *, batch: int = 2000) -> VerifyReport:
 
 
 def _range_message(first: int, last: int) -> str:
-    which = f"{first}" if first == last else f"{first}–{last}"
-    return f"条目 {which} 缺失（已被删除）/ entries {which} are missing (deleted)"
+    if first == last:
+        return f"条目 {first} 缺失（已被删除）/ entry {first} is missing (deleted)"
+    return f"条目 {first}–{last} 缺失（已被删除）/ entries {first}–{last} are missing (deleted)"
 
 
 def entries(

@@ -61,6 +61,11 @@ def parse_now(value: str | None) -> dt.datetime:
     return moment
 
 
+def _local(moment: dt.datetime) -> str:
+    """A stored UTC moment as the organisation's wall-clock time."""
+    return moment.astimezone(ZoneInfo(get_settings().timezone)).strftime("%Y-%m-%d %H:%M")
+
+
 def _label(state: str) -> str:
     return STATE_LABELS.get(CaseState(state), state)
 
@@ -173,13 +178,13 @@ def show(case_id: Annotated[int, typer.Argument(help="案件编号 / case id")])
         out.print(Panel("\n".join(lines), title=f"案件 / case #{case.id}"), highlight=False)
 
         # One line per event, soft-wrapped: reasons are long and must never be cut off.
-        out.print("[bold]历史 / history[/]")
+        out.print(f"[bold]历史 / history[/] ({get_settings().timezone})")
         for event in cases.history(session, case_id=case_id):
             detail = ", ".join(
                 f"{k}={v}" for k, v in event.detail.items() if v not in (None, [], "")
             )
             out.print(
-                f"  {event.at:%Y-%m-%d %H:%M} v{event.version} {event.actor} {event.kind} "
+                f"  {_local(event.at)} v{event.version} {event.actor} {event.kind} "
                 f"{event.from_state or '·'} → {event.to_state or '·'}  {detail}",
                 markup=False,
                 highlight=False,
@@ -204,12 +209,12 @@ def show(case_id: Annotated[int, typer.Argument(help="案件编号 / case id")])
                     message.channel,
                     message.recipient,
                     message.state,
-                    message.sent_at.strftime("%Y-%m-%d %H:%M") if message.sent_at else "—",
+                    _local(message.sent_at) if message.sent_at else "—",
                 )
             out.print(sent)
         for comment in cases.comments(session, case_id=case_id):
             out.print(
-                f"💬 {comment.at:%Y-%m-%d %H:%M} {comment.author}: {comment.body}",
+                f"💬 {_local(comment.at)} {comment.author}: {comment.body}",
                 markup=False,
                 highlight=False,
                 soft_wrap=True,
