@@ -260,13 +260,21 @@ def ingest(
         if inserts:
             for row in inserts:
                 row.update(is_current=True, ingested_at=now)
-            ids = session.scalars(
-                sa.insert(EvidenceRecord).returning(
-                    EvidenceRecord.id, sort_by_parameter_order=True
-                ),
-                inserts,
-            ).all()
-            report.ids.extend(ids)
+            # Core executemany, no RETURNING: with RETURNING in parameter order SQLAlchemy
+            # falls back to one statement per row on SQLite (20k rows: 6 s instead of 1 s).
+            table = EvidenceRecord.__table__
+            assert isinstance(table, sa.Table)
+            session.execute(sa.insert(table), inserts)
+            ids = dict(
+                session.execute(
+                    sa.select(EvidenceRecord.key_hash, EvidenceRecord.id).where(
+                        EvidenceRecord.type_name == type_name,
+                        EvidenceRecord.is_current.is_(True),
+                        EvidenceRecord.key_hash.in_([r["key_hash"] for r in inserts]),
+                    )
+                ).tuples().all()
+            )
+            report.ids.extend(ids[r["key_hash"]] for r in inserts)
     return report
 
 
