@@ -94,6 +94,21 @@ def world(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     get_settings.cache_clear()
 
 
+@pytest.fixture
+def sqlite_world(
+    sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
+    """The sample world on SQLite only: for behaviour that does not depend on the database
+    (each PostgreSQL variant costs a truncation and an org import, ~2 s)."""
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    made = make_world(url, tmp_path / "packs")
+    point_settings_at(monkeypatch, url, tmp_path / "data")
+    yield made
+    get_engine(url).dispose()
+    get_engine.cache_clear()
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """One temporary Prefect engine for all flow tests of this process (it costs ~15 s each)."""

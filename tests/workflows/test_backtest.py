@@ -50,7 +50,8 @@ def _counts() -> tuple[int, int, int]:
         )
 
 
-def test_a_loosened_rule_removes_exactly_the_planted_failures(world: World) -> None:
+def test_a_loosened_rule_removes_exactly_the_planted_failures(sqlite_world: World) -> None:
+    world = sqlite_world
     missing = {p.label: set(world.branches[i::5]) for i, p in enumerate(QUARTER)}
     _store_evidence(world, missing)
     before = _counts()
@@ -76,7 +77,8 @@ def test_a_loosened_rule_removes_exactly_the_planted_failures(world: World) -> N
     assert _counts() == before  # nothing written: no case, finding or run
 
 
-def test_the_cli_prints_json_and_tables(world: World) -> None:
+def test_the_cli_prints_json_and_tables(sqlite_world: World) -> None:
+    world = sqlite_world
     _store_evidence(world, {p.label: {world.branches[0]} for p in QUARTER})
     runner = CliRunner()
     args = ["backtest", "--pack", str(_loosened(world)), "--against", str(world.pack)]

@@ -4,33 +4,18 @@ logic itself is tested through the library pipeline."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from models.inspections import InspectionRun, RunState
-from models.session import get_engine, session_scope
+from models.session import session_scope
 from rules.periods import Period, PeriodKind
-from tests.workflows.conftest import World, make_world, point_settings_at
+from tests.workflows.conftest import World
 from workflows.schedules import period_due
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 
 MARCH = Period.parse("2026-03")
-
-
-@pytest.fixture
-def sqlite_world(
-    sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[World]:
-    url = sqlite_engine.url.render_as_string(hide_password=False)
-    world = make_world(url, tmp_path / "packs")
-    point_settings_at(monkeypatch, url, tmp_path / "data")
-    yield world
-    get_engine(url).dispose()
-    get_engine.cache_clear()
 
 
 def test_the_inspect_flow_runs_the_pipeline_as_tasks_and_publishes_the_report(

@@ -1,8 +1,9 @@
 """A run killed anywhere, then run again, ends exactly where one clean run ends.
 
-Real processes: ``dualduty inspect`` is started as a subprocess and SIGKILLed as soon as it
-announces a step, at each writing step in turn, against one database; a second database gets one clean
-run. Findings, cases, evidence and outbox must then be the same in both.
+Real processes: an inspection is started as a subprocess and SIGKILLed as soon as it announces a
+step, at each writing step in turn, against one database, then ``dualduty inspect`` runs it to the
+end; a second database gets one clean run. Findings, cases, evidence and outbox must then be the
+same in both.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from models.outbox import OutboxMessage
 from models.session import make_engine
 from rules.periods import Period
 from tests.conftest import fresh_pg_database
-from tests.workflows.conftest import World, make_world
+from tests.workflows.conftest import World, make_world, point_settings_at
+from workflows import pipeline
+from workflows.summary import InspectionRequest
 
 DUALDUTY = str(Path(sys.executable).parent / "dualduty")
 MARCH = Period.parse("2026-03")
@@ -41,9 +44,30 @@ def _env(world: World, data: Path) -> dict[str, str]:
     }
 
 
+# The victim runs the library pipeline directly (the CLI's imports cost 2-3 s per process);
+# the final re-run goes through the real CLI.
+VICTIM = """
+import sys
+from workflows import pipeline
+from workflows.summary import InspectionRequest
+
+class Announce:
+    def started(self, step):
+        print(f"▶ {step} ", file=sys.stderr, flush=True)
+    def finished(self, step, detail, seconds):
+        pass
+
+pipeline.run_inspection(InspectionRequest(pack=sys.argv[1], period=sys.argv[2]), listener=Announce())
+"""
+
+
 def _inspect(world: World, data: Path, *, kill_at: str | None = None) -> int:
-    """Run the CLI; with ``kill_at``, SIGKILL it the moment it starts that step."""
-    args = [DUALDUTY, "inspect", "--pack", str(world.pack), "--period", MARCH.label, "--no-prefect"]
+    """Inspect in a subprocess; with ``kill_at``, SIGKILL it the moment it starts that step."""
+    if kill_at is None:
+        args = [DUALDUTY, "inspect", "--pack", str(world.pack), "--period", MARCH.label]
+        args.append("--no-prefect")
+    else:
+        args = [sys.executable, "-c", VICTIM, str(world.pack), MARCH.label]
     process = subprocess.Popen(
         args, env=_env(world, data), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
@@ -103,13 +127,15 @@ def reference_url(engine: sa.Engine, tmp_path: Path) -> Iterator[str]:
 
 
 def test_killed_at_each_step_then_rerun_equals_one_clean_run(
-    world: World, reference_url: str, tmp_path: Path
+    world: World, reference_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     missing = world.planted()
     world.write_meetings(MARCH, missing=missing)
     reference = make_world(reference_url, tmp_path / "reference-packs")
     reference.write_meetings(MARCH, missing=missing)
-    assert _inspect(reference, tmp_path / "reference-data") == 0
+    point_settings_at(monkeypatch, reference_url, tmp_path / "reference-data")
+    pipeline.run_inspection(InspectionRequest(pack=str(reference.pack), period=MARCH.label))
+    point_settings_at(monkeypatch, world.url, tmp_path / "victim-data")
 
     data = tmp_path / "victim-data"
     # sync_org (no org files) and evaluate (read-only) are covered by the steps around them.

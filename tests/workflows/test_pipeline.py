@@ -15,7 +15,7 @@ from models.session import get_engine, session_scope
 from rules.periods import Period
 from tests.workflows.conftest import World
 from workflows import locks, pipeline
-from workflows.summary import InspectionRequest, InspectionSummary
+from workflows.summary import STEPS, InspectionRequest, InspectionSummary
 
 MARCH = Period.parse("2026-03")
 
@@ -44,7 +44,7 @@ def test_an_inspection_finds_the_planted_gaps_and_opens_one_case_each(world: Wor
     assert summary.counts.cases_opened == len(missing)
     assert {key[1] for key in _cases()} == missing
     assert summary.counts.evidence_new == 2 * len(world.branches) - len(missing)
-    assert [s.step for s in summary.steps] == list(pipeline.STEPS)
+    assert [s.step for s in summary.steps] == list(STEPS)
     with session_scope() as session:
         run = session.get(InspectionRun, summary.run_id)
         assert run is not None
@@ -77,7 +77,8 @@ def test_a_rerun_changes_nothing_and_late_evidence_resolves_the_case(world: Worl
     )
 
 
-def test_a_scope_inspects_only_that_subtree(world: World) -> None:
+def test_a_scope_inspects_only_that_subtree(sqlite_world: World) -> None:
+    world = sqlite_world
     world.write_meetings(MARCH, missing=set(world.branches))
     with session_scope() as session:
         branch = org.get_unit_or_raise(session, code=world.branches[-1])
@@ -90,14 +91,16 @@ def test_a_scope_inspects_only_that_subtree(world: World) -> None:
     assert all(row.key in inside for row in summary.by_unit)
 
 
-def test_bad_input_is_a_user_error_and_leaves_no_run(world: World) -> None:
+def test_bad_input_is_a_user_error_and_leaves_no_run(sqlite_world: World) -> None:
+    world = sqlite_world
     with pytest.raises(UserError, match="2026-13"):
         _run(world, period="2026-13")
     with session_scope() as session:
         assert session.scalars(select(InspectionRun)).all() == []
 
 
-def test_a_source_that_fails_fails_the_run_and_records_why(world: World) -> None:
+def test_a_source_that_fails_fails_the_run_and_records_why(sqlite_world: World) -> None:
+    world = sqlite_world
     # No meetings file: the file source cannot read, the run is recorded as failed.
     with pytest.raises(UserError, match=r"meetings\.csv"):
         _run(world)
@@ -108,7 +111,8 @@ def test_a_source_that_fails_fails_the_run_and_records_why(world: World) -> None
         assert "meetings.csv" in (run.error or "")
 
 
-def test_a_second_run_of_the_same_pack_and_scope_waits_its_turn(world: World) -> None:
+def test_a_second_run_of_the_same_pack_and_scope_waits_its_turn(sqlite_world: World) -> None:
+    world = sqlite_world
     world.write_meetings(MARCH, missing=set())
     name = pipeline.lock_name("branch-meetings", None)
     held = locks.try_acquire(get_engine(), name)
@@ -130,7 +134,8 @@ def test_a_second_run_of_the_same_pack_and_scope_waits_its_turn(world: World) ->
         held.release()
 
 
-def test_an_abandoned_run_is_closed_by_the_next_one(world: World) -> None:
+def test_an_abandoned_run_is_closed_by_the_next_one(sqlite_world: World) -> None:
+    world = sqlite_world
     world.write_meetings(MARCH, missing=set())
     handle = pipeline.open_run(
         InspectionRequest(pack=str(world.pack), period="2026-03"),
