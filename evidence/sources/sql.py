@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -230,7 +228,10 @@ def _first_line(error: sa.exc.DBAPIError) -> str:
 
 
 def _sqlglot_dialect(name: str) -> str | None:
-    return {"postgresql": "postgres", "mssql": "tsql", "mariadb": "mysql"}.get(name, name)
-
-
-WatermarkValue = int | Decimal | str | dt.date | dt.datetime
+    """sqlglot's name for a SQLAlchemy dialect; None (generic SQL) when sqlglot lacks it."""
+    name = {"postgresql": "postgres", "mssql": "tsql", "mariadb": "mysql"}.get(name, name)
+    try:
+        sqlglot.Dialect.get_or_raise(name)
+    except ValueError:
+        return None
+    return name
