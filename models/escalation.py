@@ -270,10 +270,10 @@ def escalate_due(
     if limit is not None:
         query = query.limit(limit)
     report = EscalationReport()
-    due = list(session.scalars(query))
-    if due:
-        lock_chain(session)  # lock order: the audit chain first, then cases (cases.history)
-    for case in due:
+    # Lock order: the audit chain first, then cases (models.cases.history); taken before the
+    # read so that what we read is current.
+    lock_chain(session)
+    for case in list(session.scalars(query)):
         report.examined += 1
         report.last_case_id = case.id
         try:

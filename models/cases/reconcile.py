@@ -55,6 +55,9 @@ def reconcile(
 ) -> ReconcileReport:
     _refuse_duplicate_keys(findings)
     report = ReconcileReport(findings=len(findings))
+    # Serialise with every other writer of cases (lock order: the chain, then cases): what is
+    # read below is then current, and two overlapping inspections cannot both create a case.
+    lock_chain(session)
     before = session.scalar(select(StoredFinding.id).order_by(StoredFinding.id.desc()).limit(1))
     rows = stored_findings.store(session, findings=findings, inspection_id=inspection_id, now=now)
     report.findings_stored = sum(1 for r in rows.values() if before is None or r.id > before)
@@ -77,8 +80,6 @@ def reconcile(
             todo.append((case, finding, row))
 
     changing = [item for item in todo if _action(*item) is not None]
-    if changing or new_cases:
-        lock_chain(session)
     for attempt in range(_CONFLICT_RETRIES):
         conflicted = {c.id for c in claim(session, [c for c, _, _ in changing], now=now)}
         for case, finding, row in changing:
