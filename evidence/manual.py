@@ -61,15 +61,15 @@ def submit(
         raise UserError(
             "没有要登记的记录 / nothing to submit", hint="give --field name=value or --file"
         )
-    typed, bad = type_records(raws, evidence_type, source.model_copy(update={"on_error": "fail"}))
-    problems.extend(bad)
+    typed = type_records(raws, evidence_type, source)
+    problems.extend(typed.problems)
     if problems:
         raise UserError(problems)
     return ingest(
         session,
         type_name=type_name,
         evidence_type=evidence_type,
-        records=typed,
+        records=typed.records,
         source_name=origin,
         source_kind="manual",
         fetched_at=fetched_at,

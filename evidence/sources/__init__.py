@@ -18,6 +18,7 @@ from evidence.sources.base import (
     OnError,
     RawRecord,
     TypedRecord,
+    Typing,
     type_records,
 )
 from evidence.sources.file import FileSource
@@ -70,6 +71,7 @@ __all__ = [
     "RawRecord",
     "SqlSource",
     "TypedRecord",
+    "Typing",
     "kinds",
     "type_records",
 ]

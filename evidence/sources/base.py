@@ -119,25 +119,28 @@ class BaseSource(BaseModel, ABC):
         no policy can skip).
         """
         raw_records = list(self.fetch(ctx))
-        records, problems = type_records(raw_records, evidence_type, self)
-        errors = [p for p in problems if p.severity == "error"]
-        if errors and (self.on_error == "fail" or _missing_columns(errors)):
-            raise UserError(problems)
+        typed = type_records(raw_records, evidence_type, self)
+        errors = [p for p in typed.problems if p.severity == "error"]
+        if errors and (self.on_error == "fail" or typed.missing_columns):
+            raise UserError(typed.problems)
         # Skipped records are reported as warnings: the import itself went ahead.
-        problems = [p.model_copy(update={"severity": "warning"}) for p in problems]
+        problems = [p.model_copy(update={"severity": "warning"}) for p in typed.problems]
         return FetchResult(
-            records=records,
+            records=typed.records,
             problems=problems,
             watermark=self.next_watermark(raw_records, ctx),
             fetched=len(raw_records),
         )
 
 
-_MISSING_COLUMN = "来源缺少列 / the source has no column"
+@dataclass
+class Typing:
+    """The outcome of typing a batch. ``missing_columns`` (field -> column) is a
+    configuration error that no ``on_error`` policy may skip."""
 
-
-def _missing_columns(problems: list[Problem]) -> bool:
-    return any(p.message.startswith(_MISSING_COLUMN) for p in problems)
+    records: list[TypedRecord]
+    problems: list[Problem]
+    missing_columns: dict[str, str] = field(default_factory=dict)
 
 
 def lookup(values: Mapping[str, Any], column: str) -> tuple[bool, Any]:
@@ -155,7 +158,7 @@ def lookup(values: Mapping[str, Any], column: str) -> tuple[bool, Any]:
 
 def type_records(
     raw_records: list[RawRecord], evidence_type: EvidenceType, source: BaseSource
-) -> tuple[list[TypedRecord], list[Problem]]:
+) -> Typing:
     """Map and coerce every record; bad records are reported and left out."""
     problems: list[Problem] = []
     records: list[TypedRecord] = []
@@ -169,7 +172,7 @@ def type_records(
         seen = sorted({str(k) for r in raw_records[:50] for k in r.values})
         for name, column in absent.items():
             if source.fixed_columns:
-                message = f"{_MISSING_COLUMN} {column!r} for field {name!r}"
+                message = f"来源缺少列 / the source has no column {column!r} for field {name!r}"
                 severity: Literal["error", "warning"] = "error"
             else:
                 message = (
@@ -188,8 +191,8 @@ def type_records(
                     severity=severity,
                 )
             )
-        if problems and source.fixed_columns:
-            return [], problems
+        if absent and source.fixed_columns:
+            return Typing(records=[], problems=problems, missing_columns=absent)
     for raw in raw_records:
         typed: dict[str, Value] = {}
         bad = False
@@ -223,7 +226,7 @@ def type_records(
             records.append(
                 TypedRecord(fields=typed, raw=_jsonable(raw.values), location=raw.location)
             )
-    return records, problems
+    return Typing(records=records, problems=problems)
 
 
 def _hint(field_type: FieldType) -> str | None:
