@@ -92,6 +92,7 @@ def inspect(
     pack: str,
     period: str | None = None,
     scope: str | None = None,
+    rules: list[str] | None = None,
     period_kind: str | None = None,
     offset: int = -1,
     timezone: str = "Asia/Shanghai",
@@ -108,7 +109,7 @@ def inspect(
         if period_kind is None:
             raise DualdutyError("either period or period_kind must be given")
         period = due_period(period_kind, offset, timezone)
-    request = InspectionRequest(pack=pack, period=period, scope=scope, trigger=trigger)
+    request = InspectionRequest(pack=pack, period=period, scope=scope, rules=rules, trigger=trigger)
     loaded = load_pack(pack)
     with (
         pipeline.database_errors(),

@@ -67,6 +67,7 @@ class RunHandle(BaseModel):
     pack_version: str
     period: str
     scope: str | None
+    rules: list[str] | None = None
 
 
 class OrgSync(BaseModel):
@@ -129,6 +130,8 @@ def open_run(
     """Record the run (call while holding the run lock: earlier runs still marked running died)."""
     pack = load_pack(request.pack)
     period = Period.parse(request.period)
+    for rule_id in request.rules or []:
+        pack.compiled.plan(rule_id)  # an unknown rule is a user error, before anything is written
     with session_scope() as session:
         inspections.abandon_stale(session, pack=pack.name, scope=request.scope, now=now)
         run = inspections.start(
@@ -148,6 +151,7 @@ def open_run(
             pack_version=pack.version,
             period=period.label,
             scope=request.scope,
+            rules=request.rules,
         )
 
 

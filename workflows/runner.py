@@ -31,12 +31,14 @@ def inspect(
     scope: str | None,
     trigger: str,
     use_prefect: bool,
+    rules: Sequence[str] | None = None,
     org_files: Sequence[str] = (),
     escalate: bool = True,
     listener: pipeline.StepListener | None = None,
     lock_wait_seconds: float = 0.0,
 ) -> InspectionSummary:
-    request = InspectionRequest(pack=pack, period=period, scope=scope, trigger=trigger)
+    only = list(rules) if rules else None
+    request = InspectionRequest(pack=pack, period=period, scope=scope, rules=only, trigger=trigger)
     if use_prefect:
         from workflows.inspect import inspect as inspect_flow
 
@@ -44,6 +46,7 @@ def inspect(
             pack=pack,
             period=period,
             scope=scope,
+            rules=only,
             trigger=trigger,
             org_files=list(org_files),
             escalate_after=escalate,

@@ -31,6 +31,7 @@ class InspectionRequest(BaseModel):
     pack: str
     period: str  # a period label: 2026-03, 2026-Q1, 2026-H1, 2026
     scope: str | None = None  # unit code: inspect its subtree only
+    rules: list[str] | None = None  # only these rules of the pack (re-checking a fix)
     trigger: str = "cli"
 
 

@@ -64,6 +64,10 @@ def inspect(
     scope: Annotated[
         str | None, typer.Option("--scope", help="单位编码 / unit code: inspect its subtree")
     ] = None,
+    rules: Annotated[
+        list[str] | None,
+        typer.Option("--rule", help="只查这些规则 / only these rules (repeatable)"),
+    ] = None,
     org_files: Annotated[
         list[Path] | None,
         typer.Option("--org", help="先同步组织 / sync the org from these HR files first"),
@@ -93,17 +97,30 @@ def inspect(
             f"(范围 / scope: {scope or '全部 / all'}) — {engine}"
         )
     began = time.perf_counter()
+
+    def run(listener: StepListener | None) -> InspectionSummary:
+        return runner.inspect(
+            pack=str(pack.resolve()),
+            period=period,
+            scope=scope,
+            trigger="cli",
+            use_prefect=use_prefect,
+            rules=rules,
+            org_files=[str(p.resolve()) for p in org_files or []],
+            escalate=escalate,
+            listener=listener,
+        )
+
     try:
         if use_prefect or output == OutputFormat.json:
             with err_console.status("运行中 / running …"):
-                summary = _run(pack, period, scope, org_files, use_prefect, escalate, None)
+                summary = run(None)
         elif out.is_terminal:
             columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
             with Progress(*columns, console=out) as progress:
-                listener = ProgressListener(progress)
-                summary = _run(pack, period, scope, org_files, use_prefect, escalate, listener)
+                summary = run(ProgressListener(progress))
         else:
-            summary = _run(pack, period, scope, org_files, use_prefect, escalate, LineListener())
+            summary = run(LineListener())
     except DualdutyError as error:
         err_console.print(f"[bold red]错误 / error[/]: {error}", highlight=False)
         raise typer.Exit(error.exit_code) from None
@@ -119,29 +136,6 @@ def inspect(
         return
     print_summary(summary)
     print_timing(timing)
-
-
-def _run(
-    pack: Path,
-    period: str,
-    scope: str | None,
-    org_files: list[Path] | None,
-    use_prefect: bool,
-    escalate: bool,
-    listener: StepListener | None,
-) -> InspectionSummary:
-    from workflows import runner
-
-    return runner.inspect(
-        pack=str(pack.resolve()),
-        period=period,
-        scope=scope,
-        trigger="cli",
-        use_prefect=use_prefect,
-        org_files=[str(p.resolve()) for p in org_files or []],
-        escalate=escalate,
-        listener=listener,
-    )
 
 
 def print_summary(summary: InspectionSummary, *, failing_rows: int = 20) -> None:

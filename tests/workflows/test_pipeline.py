@@ -95,6 +95,10 @@ def test_bad_input_is_a_user_error_and_leaves_no_run(sqlite_world: World) -> Non
     world = sqlite_world
     with pytest.raises(UserError, match="2026-13"):
         _run(world, period="2026-13")
+    with pytest.raises(UserError, match="no-such-rule"):
+        pipeline.run_inspection(
+            InspectionRequest(pack=str(world.pack), period="2026-03", rules=["no-such-rule"])
+        )
     with session_scope() as session:
         assert session.scalars(select(InspectionRun)).all() == []
 
