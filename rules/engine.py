@@ -23,8 +23,8 @@ from rules.compiler import CompiledPack, RulePlan
 from rules.findings import Finding, Verdict
 from rules.kinds import Check, Duty
 from rules.periods import Period
-from rules.queries.check import check_sql
-from rules.queries.common import JudgedPeriod, judged_periods, literal
+from rules.queries.check import check_sql, lookup_is_single_sql
+from rules.queries.common import JudgedPeriod, judged_periods
 from rules.queries.duty import duty_sql
 from rules.queries.window import window_sql
 from rules.wording import explanation_sql
@@ -87,34 +87,69 @@ def rule_query(
     periods: list[JudgedPeriod],
     scoped: bool,
 ) -> str:
-    """The rule's whole query: its kind's CTEs, then one row per finding with every column."""
+    """The rule's whole query: its kind's CTEs, then one row per finding with the columns that
+    vary (``VARYING``); ``with_constants`` adds the rest."""
     rule = plan.rule
     if isinstance(rule, Duty):
         body = duty_sql(plan, periods, scoped)
     elif isinstance(rule, Check):
-        body = check_sql(plan, periods, scoped, bool(empty_lookups(con, plan)))
+        single = all(
+            con.execute(lookup_is_single_sql(lookup)).fetchall()[0][0] for lookup in plan.lookups
+        )
+        body = check_sql(plan, periods, scoped, bool(empty_lookups(con, plan)), single)
     else:
         body = window_sql(plan, periods, scoped)
-    post = rule.bearer.post if rule.bearer is not None else None
     return f"""{body}
-SELECT {literal(pack.id)} AS pack,
-       {literal(pack.version)} AS pack_version,
-       {literal(rule.id)} AS rule_id,
-       period,
-       {literal(plan.subject_kind.value)} AS subject_kind,
-       subject_id,
-       unit_code,
-       verdict,
-       {literal(rule.side.value)} AS side,
-       {literal(rule.severity.value)} AS severity,
-       {literal(rule.ladder)} AS ladder,
-       bearer AS bearer_person,
-       CASE WHEN bearer IS NULL THEN NULL ELSE {literal(post)} END AS bearer_post,
+SELECT period, subject_id, unit_code, verdict, bearer AS bearer_person,
        {explanation_sql(pack, plan)} AS explanation,
        ids AS evidence_ids
 FROM result
-ORDER BY period, subject_id
 """
+
+
+VARYING = ("period", "subject_id", "unit_code", "verdict", "bearer_person", "explanation")
+
+
+def with_constants(pack: CompiledPack, plan: RulePlan, varying: pa.Table) -> pa.Table:
+    """The finding table of one rule: the query's columns plus those that are the same on every
+    row, as dictionary arrays (one value, an index per row), so a million findings do not carry a
+    million copies of the pack's hash."""
+    rule = plan.rule
+    rows = varying.num_rows
+    zeros = pa.repeat(pa.scalar(0, pa.int32()), rows)
+
+    def constant(value: str | None) -> pa.Array:
+        if value is None:
+            return pa.nulls(rows, DICT)
+        return pa.DictionaryArray.from_arrays(zeros, pa.array([value]))
+
+    bearer = varying["bearer_person"].combine_chunks()
+    post = rule.bearer.post if rule.bearer is not None else None
+    bearer_post = (
+        pa.DictionaryArray.from_arrays(
+            pc.if_else(pc.is_null(bearer), pa.scalar(None, pa.int32()), zeros), pa.array([post])
+        )
+        if post is not None
+        else pa.nulls(rows, DICT)
+    )
+    columns = {
+        "pack": constant(pack.id),
+        "pack_version": constant(pack.version),
+        "rule_id": constant(rule.id),
+        "period": varying["period"],
+        "subject_kind": constant(plan.subject_kind.value),
+        "subject_id": varying["subject_id"],
+        "unit_code": varying["unit_code"],
+        "verdict": varying["verdict"],
+        "side": constant(rule.side.value),
+        "severity": constant(rule.severity.value),
+        "ladder": constant(rule.ladder),
+        "bearer_person": bearer,
+        "bearer_post": bearer_post,
+        "explanation": varying["explanation"],
+        "evidence_ids": varying["evidence_ids"],
+    }
+    return pa.table(columns).cast(FINDINGS_SCHEMA)
 
 
 def empty_lookups(con: duckdb.DuckDBPyConnection, plan: RulePlan) -> list[str]:
@@ -135,21 +170,22 @@ def empty_lookups(con: duckdb.DuckDBPyConnection, plan: RulePlan) -> list[str]:
     return missing
 
 
+DICT = pa.dictionary(pa.int32(), pa.string())
 FINDINGS_SCHEMA = pa.schema(
     [
-        pa.field("pack", pa.string()),
-        pa.field("pack_version", pa.string()),
-        pa.field("rule_id", pa.string()),
+        pa.field("pack", DICT),
+        pa.field("pack_version", DICT),
+        pa.field("rule_id", DICT),
         pa.field("period", pa.string()),
-        pa.field("subject_kind", pa.string()),
+        pa.field("subject_kind", DICT),
         pa.field("subject_id", pa.string()),
         pa.field("unit_code", pa.string()),
         pa.field("verdict", pa.string()),
-        pa.field("side", pa.string()),
-        pa.field("severity", pa.string()),
-        pa.field("ladder", pa.string()),
+        pa.field("side", DICT),
+        pa.field("severity", DICT),
+        pa.field("ladder", DICT),
         pa.field("bearer_person", pa.string()),
-        pa.field("bearer_post", pa.string()),
+        pa.field("bearer_post", DICT),
         pa.field("explanation", pa.string()),
         pa.field("evidence_ids", pa.list_(pa.int64())),
     ]
@@ -179,7 +215,7 @@ def evaluate_table(
         if not periods:
             continue
         sql = rule_query(pack, con, plan, periods, scoped)
-        tables.append(con.sql(sql).to_arrow_table().cast(FINDINGS_SCHEMA))
+        tables.append(with_constants(pack, plan, con.sql(sql).to_arrow_table()))
     if not tables:
         return FINDINGS_SCHEMA.empty_table()
     return pa.concat_tables(tables)
@@ -208,4 +244,5 @@ def evaluate(
     if verdicts is not None:
         wanted = pa.array([v.value for v in verdicts], pa.string())
         table = table.filter(pc.is_in(table["verdict"], value_set=wanted))
-    return findings(table)
+    order = {plan.id: index for index, plan in enumerate(pack.plans)}
+    return sorted(findings(table), key=lambda f: (order[f.rule_id], f.period, f.subject_id))

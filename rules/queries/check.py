@@ -52,13 +52,30 @@ def base_cte(plan: RulePlan, scoped: bool) -> str:
     )
 
 
-def judged_cte(plan: RulePlan) -> str:
-    """``judged``: one row per record. Grouped by ``_id`` only, other columns carried with
-    ``any_value``: grouping on wide text keys costs more than the joins themselves."""
+def judged_cte(plan: RulePlan, single: bool) -> str:
+    """``judged``: one row per record.
+
+    ``single``: every lookup finds at most one record (the engine checked the data), so the joins
+    cannot multiply a record's row and no grouping is needed. Otherwise rows are grouped by ``_id``
+    only, other columns carried with ``any_value``: grouping on wide text keys costs more than the
+    joins themselves.
+    """
     assert plan.require is not None
     joins = "\n  ".join(lookup_join(lookup) for lookup in plan.lookups)
-    found = [f"list({lk.alias}._id)" for lk in plan.lookups if lk.evidence is not None]
-    looked_up = " || ".join(found) if found else "[]::BIGINT[]"
+    found = [f"{lk.alias}._id" for lk in plan.lookups if lk.evidence is not None]
+    if single:
+        return f"""judged AS (
+  SELECT {RECORD}._id,
+         coalesce({RECORD}._key, {RECORD}._id::VARCHAR) AS subject_id,
+         {RECORD}._period AS period,
+         {RECORD}."{plan.unit_field}"::VARCHAR AS unit_code,
+         {RECORD}._ref AS at_day,
+         coalesce(({plan.require.sql}), FALSE) AS ok,
+         [{", ".join(found)}]::BIGINT[] AS looked_up
+  FROM base {RECORD}
+  {joins}
+)"""
+    looked_up = " || ".join(f"list({f})" for f in found) if found else "[]::BIGINT[]"
     return f"""judged AS (
   SELECT {RECORD}._id,
          any_value(coalesce({RECORD}._key, {RECORD}._id::VARCHAR)) AS subject_id,
@@ -73,13 +90,35 @@ def judged_cte(plan: RulePlan) -> str:
 )"""
 
 
+def lookup_is_single_sql(lookup: LookupPlan) -> str:
+    """SQL answering TRUE when the lookup can find at most one record for any record: its match
+    fields are unique (evidence), or the post never has two holders at once at a unit."""
+    if lookup.evidence is None:
+        return (
+            "SELECT NOT EXISTS (SELECT 1 FROM (SELECT since, lag(coalesce(until, DATE '9999-12-31')) "
+            "OVER (PARTITION BY unit_code ORDER BY since) AS previous_until FROM org_posts "
+            f"WHERE post_name = {literal(lookup.post)}) WHERE previous_until >= since)"
+        )
+    alias = lookup.alias
+    where = f"WHERE coalesce(({lookup.where.sql}), FALSE)" if lookup.where else ""
+    keys = ", ".join(f'{alias}."{field}"' for field, _ in lookup.match)
+    return (
+        f"SELECT NOT EXISTS (SELECT 1 FROM {evidence_table(lookup.evidence)} {alias} {where} "
+        f"GROUP BY {keys} HAVING count(*) > 1)"
+    )
+
+
 def check_sql(
-    plan: RulePlan, periods: list[JudgedPeriod], scoped: bool, missing_evidence: bool
+    plan: RulePlan,
+    periods: list[JudgedPeriod],
+    scoped: bool,
+    missing_evidence: bool,
+    single: bool = False,
 ) -> str:
     return f"""
 WITH {periods_cte(periods)},
 {base_cte(plan, scoped)},
-{judged_cte(plan)},
+{judged_cte(plan, single)},
 {bearers_cte(plan, "judged")},
 result AS (
   SELECT j.subject_id, j.unit_code, j.period,

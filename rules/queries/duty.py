@@ -76,8 +76,7 @@ agg AS (
          count(*) FILTER (WHERE ok AND on_time) AS n,
          {measure_sql(rule)} AS measure,
          count(*) FILTER (WHERE ok AND NOT on_time) AS late,
-         list(_id) FILTER (WHERE ok AND on_time) AS ids,
-         list(_id) FILTER (WHERE ok AND NOT on_time) AS late_ids
+         list(_id) FILTER (WHERE ok) AS ids
   FROM recs WHERE sid IN (SELECT subject_id FROM subjects) GROUP BY sid, label
 ),
 present AS (SELECT label, count(*) AS records FROM recs GROUP BY label),
@@ -87,7 +86,8 @@ result AS (
          {verdict_sql("coalesce(pr.records, 0) = 0", threshold_sql(rule, "coalesce(a.measure, 0)"))}
            AS verdict,
          {bearer_column(plan, "s.subject_id")} AS bearer,
-         list_sort(coalesce(a.ids, []))[1:{MAX_IDS}] || list_sort(coalesce(a.late_ids, []))[1:{MAX_IDS}] AS ids,
+         CASE WHEN len(a.ids) > 1 THEN list_sort(a.ids)[1:{MAX_IDS}]
+              ELSE coalesce(a.ids, []::BIGINT[]) END AS ids,
          coalesce(a.n, 0) AS n,
          coalesce(a.measure, 0)::DECIMAL(38, 4) AS total,
          coalesce(a.late, 0) AS late
