@@ -133,11 +133,6 @@ def test_yaml_syntax_error_and_missing_file(tmp_path: Path) -> None:
         load_ladders(tmp_path / "absent.yaml")
 
 
-@pytest.mark.xfail(
-    reason="notifiers/templates has no 'verification' (I0) and 'referral' (L6) yet: requested "
-    "from the notifier owner; remove this marker when they land",
-    strict=True,
-)
 def test_default_ladders_use_existing_message_templates() -> None:
     from notifiers.rendering import template_names
 
