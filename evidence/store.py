@@ -165,14 +165,15 @@ def ingest(
     evidence_type: EvidenceType,
     records: Iterable[TypedRecord],
     source_name: str,
-    source_kind: str,
     fetched_at: dt.datetime | None = None,
+    source_kind: str = "direct",
     submitted_by: str | None = None,
 ) -> IngestReport:
     """Insert new records and new versions of changed ones; leave unchanged ones alone.
 
     Within one batch a natural key seen twice keeps the last record and is reported as a
-    warning (the source sent two different records for one key).
+    warning (the source sent two different records for one key). ``source_kind`` records how
+    the records came (file, sql, http, manual; "direct" when code ingests them itself).
     """
     check_type_name(type_name)
     fetched_at = fetched_at or utcnow()
@@ -272,7 +273,9 @@ def ingest(
                         EvidenceRecord.is_current.is_(True),
                         EvidenceRecord.key_hash.in_([r["key_hash"] for r in inserts]),
                     )
-                ).tuples().all()
+                )
+                .tuples()
+                .all()
             )
             report.ids.extend(ids[r["key_hash"]] for r in inserts)
     return report
