@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -79,8 +79,8 @@ Index(
     EvidenceRecord.type_name,
     EvidenceRecord.key_hash,
     unique=True,
-    sqlite_where=EvidenceRecord.is_current,
-    postgresql_where=EvidenceRecord.is_current,
+    sqlite_where=text("is_current"),
+    postgresql_where=text("is_current"),
 )
 
 
