@@ -25,8 +25,6 @@ from evidence.sources.base import BaseSource, FetchContext, RawRecord, lookup
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUS = {429, 500, 502, 503, 504}
-
 
 class _Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -322,9 +320,12 @@ class _Call:
             params.update(page_params)
         attempts = source.retries + 1
         last = ""
+        asked: float | None = None  # a 429's Retry-After replaces the backoff once
         for attempt in range(attempts):
             if attempt:
-                delay = min(source.backoff * 2 ** (attempt - 1), source.backoff_max)
+                backoff = source.backoff * 2 ** (attempt - 1)
+                delay = min(asked if asked is not None else backoff, source.backoff_max)
+                asked = None
                 log.warning(
                     "%s: retry %d/%d in %.2fs after %s",
                     self.name,
@@ -350,11 +351,9 @@ class _Call:
             except httpx.TransportError as error:
                 last = f"连接失败 / connection failed ({type(error).__name__})"
                 continue
-            if response.status_code in RETRY_STATUS:
+            if response.status_code == 429 or response.status_code >= 500:
                 last = f"HTTP {response.status_code}"
-                retry_after = _retry_after(response)
-                if retry_after is not None and attempt + 1 < attempts:
-                    time.sleep(min(retry_after, source.backoff_max))
+                asked = _retry_after(response)
                 continue
             if response.status_code >= 400:
                 hint = (
