@@ -18,7 +18,8 @@ from models.base import utcnow
 
 
 def actor_of(username: str) -> str:
-    return f"user:{username}"
+    """``user:NAME`` for a named user (claimed or real); ``anonymous`` for none."""
+    return f"user:{username}" if username else "anonymous"
 
 
 def record(

@@ -17,9 +17,10 @@ import jinja2
 from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from console import security
+from console import auditing, security
 from console.security import IdentityProvider, PasswordProvider, Signer
 from dualduty.settings import Settings
 from models import users
@@ -159,6 +160,15 @@ def api_principal(request: Request, state: State, db: Db) -> Principal:
     if scheme.lower() == "bearer" and credentials:
         user = users.user_for_token(db, plaintext=credentials.strip(), now=utcnow())
         if user is None:
+            # No part of the presented token is logged: a typo'd real token is still a secret.
+            auditing.record_and_commit(
+                db,
+                actor="",
+                action="api.denied",
+                subject_type="api",
+                subject_id=request.url.path[:64],
+                detail={"ip": security.client_ip(request), "reason": "invalid_token"},
+            )
             raise HTTPException(
                 401,
                 "令牌无效、已吊销或已过期 / invalid, revoked or expired token",
@@ -184,12 +194,22 @@ class CsrfFailed(Exception):
     """A form POST whose token is missing or not this session's."""
 
 
-async def require_csrf(request: Request, principal: PageUser) -> Principal:
+async def require_csrf(request: Request, principal: PageUser, db: Db) -> Principal:
     """Checks the form's token against the session's. Starlette caches the parsed form, so
-    the route reads the same fields again for free."""
+    the route reads the same fields again for free. A mismatch is audited: it is either a
+    stale page or someone else's page posting on the user's behalf."""
     form = await request.form()
     given = form.get(security.CSRF_FIELD)
     if not security.tokens_match(principal.csrf_token, given if isinstance(given, str) else None):
+        await run_in_threadpool(
+            auditing.record_and_commit,
+            db,
+            actor=principal.user.username,
+            action="csrf.denied",
+            subject_type="path",
+            subject_id=request.url.path[:64],
+            detail={"ip": security.client_ip(request)},
+        )
         raise CsrfFailed()
     return principal
 

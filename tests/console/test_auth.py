@@ -15,6 +15,7 @@ from tests.console.conftest import (
     NOW,
     PASSWORD,
     add_user,
+    audit_entries,
     console_settings,
     csrf_from,
     logged_in,
@@ -200,6 +201,9 @@ def test_api_tokens(engine: Engine, console_url: str) -> None:
         assert ok.status_code == 200 and ok.json()["username"] == "insp"
         bad = client.get("/api/me", headers={"authorization": "Bearer dd_guess"})
         assert bad.status_code == 401 and "Bearer" in bad.headers["www-authenticate"]
+        denied = [(e.actor, e.action) for e in audit_entries(engine, "api.denied")]
+        assert denied == [("anonymous", "api.denied")]
+        assert "dd_guess" not in str(audit_entries(engine, "api.denied")[0].detail)
         assert client.get("/api/me").status_code == 401
         with Session(engine) as session:
             users.revoke_token(session, token_id=token_id, now=NOW)

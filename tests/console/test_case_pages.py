@@ -314,6 +314,8 @@ def test_a_forged_csrf_token_changes_nothing(live: LiveScenario) -> None:
             f"/cases/{scn.branch}/comments", data={"csrf_token": theirs, "body": "x"}
         )
         assert refused.status_code == 403
+    refused_by = [e.actor for e in audit_entries(live.engine, "csrf.denied")]
+    assert refused_by == ["user:insp1"] * 4
     with Session(live.engine) as session:
         assert cases.comments(session, case_id=scn.branch) == []
         case = session.get(Case, scn.branch)
