@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 import typer
 from rich.table import Table
 
@@ -17,7 +18,7 @@ from evidence import manual, store
 from evidence.gather import GatherReport, gather
 from evidence.tabular import iter_files, read_table
 from evidence.types import EvidenceType
-from models.session import session_scope
+from models.session import get_engine, session_scope
 
 app = typer.Typer(help="证据 / evidence: manual entry, gathering, the store.", no_args_is_help=True)
 
@@ -25,6 +26,14 @@ PackOption = Annotated[
     Path | None,
     typer.Option("--pack", help="规则包 / rule pack declaring the type (default: as last stored)"),
 ]
+
+
+def _require_schema() -> None:
+    if "evidence_records" not in sa.inspect(get_engine()).get_table_names():
+        raise UserError(
+            "数据库还没有证据表 / the database has no evidence tables yet",
+            hint="先运行 / run `dualduty db upgrade`",
+        )
 
 
 def _pack_types(pack: Path) -> dict[str, EvidenceType]:
@@ -97,6 +106,7 @@ def add(
     ] = None,
 ) -> None:
     """登记证据 / submit records by hand (a meeting, a talk, a declaration …)."""
+    _require_schema()
     if bool(field) == (file is not None):
         raise UserError(
             "请给出 --field 或 --file（二选一）/ give either --field name=value … or --file",
@@ -141,6 +151,7 @@ def gather_(
     ] = None,
 ) -> None:
     """从来源采集证据 / fetch every declared source of a pack into the store."""
+    _require_schema()
     types = _pack_types(pack)
     unknown = sorted(set(type_name or []) - set(types))
     if unknown:
@@ -205,6 +216,7 @@ def list_(
     limit: Annotated[int, typer.Option("--limit", min=1, help="最多显示 / at most")] = 50,
 ) -> None:
     """列出当前证据 / current records of a type, with provenance."""
+    _require_schema()
     store.check_type_name(type_name)
     with session_scope() as session:
         total = store.count_current(session, type_name=type_name, unit_code=unit)
@@ -232,6 +244,7 @@ def list_(
 @app.command("show")
 def show(record_id: Annotated[int, typer.Argument(help="证据记录 ID / record id")]) -> None:
     """查看一条证据及其各版本 / a record, its provenance and its versions."""
+    _require_schema()
     with session_scope() as session:
         record = store.get_or_raise(session, record_id=record_id)
         history = store.versions(session, record=record)

@@ -43,6 +43,11 @@ def db(db_env: str) -> Iterator[str]:
     out._width, err_console._width = saved
 
 
+def test_a_database_without_tables_says_what_to_run(db_env: str) -> None:
+    result = invoke("evidence", "list", "--type", "meeting")
+    assert exit_code(result) == 2 and "dualduty db upgrade" in message(result)
+
+
 def test_add_by_hand_then_change_then_show(db: str) -> None:
     first = invoke(
         "evidence",
