@@ -8,6 +8,7 @@ is checked and is not counted itself, so a lock-out ends one window after the la
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from models import users
 from models.base import utcnow
 
 router = APIRouter()
+KEEP_LOGIN_ATTEMPTS = dt.timedelta(days=30)
 
 
 def _safe_next(next_url: str | None) -> str:
@@ -152,6 +154,10 @@ def login(
     _, plaintext = users.open_web_session(
         db, user=user, now=now, lifetime=state.session_lifetime, ip=ip
     )
+    # Housekeeping on the way: expired sessions, and attempts long past any throttling window
+    # (the audit log keeps every login for good).
+    users.prune_web_sessions(db, now=now)
+    users.prune_login_attempts(db, before=now - KEEP_LOGIN_ATTEMPTS)
     auditing.record(
         db,
         actor=user.username,

@@ -86,6 +86,7 @@ def test_sessions_end_on_expiry_password_change_and_disable(session: Session) ->
     _, cookie = users.open_web_session(session, user=user, now=NOW, lifetime=hour, ip="127.0.0.1")
     assert users.find_web_session(session, plaintext=cookie, now=NOW) is not None
     assert users.find_web_session(session, plaintext=cookie, now=NOW + 2 * hour) is None
+    assert users.prune_web_sessions(session, now=NOW + 30 * dt.timedelta(minutes=1)) == 0
 
     users.set_password(user=user, password="another long password", now=NOW + dt.timedelta(1))
     session.flush()
@@ -100,6 +101,9 @@ def test_sessions_end_on_expiry_password_change_and_disable(session: Session) ->
     users.set_disabled(session, username="u", disabled=True)
     session.flush()
     assert users.find_web_session(session, plaintext=cookie2, now=NOW + dt.timedelta(1)) is None
+    other = add_user(session, "v", Role.viewer, jurisdiction="M1")
+    users.open_web_session(session, user=other, now=NOW, lifetime=hour, ip="127.0.0.1")
+    assert users.prune_web_sessions(session, now=NOW + 2 * hour) == 1
 
 
 def test_failures_count_per_user_since_last_success_and_per_ip(session: Session) -> None:
