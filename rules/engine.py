@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import TypeAdapter
 
-from dualduty.errors import NotFoundError
+from dualduty.errors import NotFoundError, RunError
 from evidence.frames import ORG_TABLES, create_evidence_table, evidence_table
 from rules.compiler import CompiledPack, RulePlan
 from rules.findings import Finding, Verdict
@@ -216,8 +216,15 @@ def evaluate_table(
         periods = judged_periods(plan, period)
         if not periods:
             continue
-        sql = rule_query(pack, con, plan, periods, scoped)
-        tables.append(with_constants(pack, plan, con.sql(sql).to_arrow_table()))
+        try:
+            sql = rule_query(pack, con, plan, periods, scoped)
+            tables.append(with_constants(pack, plan, con.sql(sql).to_arrow_table()))
+        except duckdb.Error as error:
+            # The pack validated, so this is the data's shape (a table built for another version
+            # of the evidence type) or the database: say which rule, keep DuckDB's words.
+            raise RunError(
+                f"规则 {plan.id} 无法运行 / rule {plan.id} could not run: {error}"
+            ) from error
     if not tables:
         return FINDINGS_SCHEMA.empty_table()
     return pa.concat_tables(tables)

@@ -444,3 +444,14 @@ def test_missing_evidence_tables_are_created_empty() -> None:
     found = evaluate(pack, con, Period.parse("2026-03"))
     assert [(f.subject_id, f.verdict) for f in found] == [("B01", Verdict.no_evidence)]
     con.close()
+
+
+def test_a_table_of_another_shape_is_a_run_error_naming_the_rule() -> None:
+    from dualduty.errors import RunError
+
+    pack = compiled(COMMITTEE)
+    con = connection(pack, {"meeting": MEETINGS})
+    con.execute("ALTER TABLE ev_meeting DROP COLUMN kind")
+    with pytest.raises(RunError, match="rule committee could not run"):
+        evaluate(pack, con, Period.parse("2026-03"))
+    con.close()
