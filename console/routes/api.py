@@ -183,14 +183,20 @@ def submit_evidence(
     """Hand-entered records of a declared evidence type (values as text, typed like any
     other source). Inspectors may submit records of units in their jurisdiction only."""
     access = access_for(state, db, principal)
-    if principal.user.role_enum not in {Role.inspector, Role.admin}:
-        raise HTTPException(403, "无此权限 / not permitted for your role")
     evidence_type = declared_type(db, type_name=type_name)
     if evidence_type is None:
         raise HTTPException(404, f"未声明的证据类型 / no declared evidence type {type_name!r}")
-    scope = access.scope
-    if scope is not None:
-        _check_units_in_scope(evidence_type, body.records, set(scope))
+    refusal = _evidence_refusal(principal.user.role_enum, access.scope, evidence_type, body)
+    if refusal is not None:
+        auditing.record_and_commit(
+            db,
+            actor=principal.user.username,
+            action="evidence.denied",
+            subject_type="evidence_type",
+            subject_id=type_name,
+            detail={"reason": refusal},
+        )
+        raise HTTPException(403, refusal)
     try:
         return manual.submit(
             db,
@@ -204,20 +210,24 @@ def submit_evidence(
         raise _unprocessable(error) from error
 
 
-def _check_units_in_scope(
-    evidence_type: EvidenceType, records: list[dict[str, str | None]], scope: set[str]
-) -> None:
+def _evidence_refusal(
+    role: Role, scope: list[str] | None, evidence_type: EvidenceType, body: EvidenceSubmission
+) -> str | None:
+    """Why this user may not submit these records, or None. Viewers submit nothing; an
+    inspector only records of units inside their jurisdiction."""
+    if role not in {Role.inspector, Role.admin}:
+        return "无此权限 / not permitted for your role"
+    if scope is None:
+        return None
     unit_name = unit_field(evidence_type)
     if unit_name is None:
-        raise HTTPException(
-            403, "此类证据不含单位，仅管理员可登记 / this type names no unit: admins only"
-        )
+        return "此类证据不含单位，仅管理员可登记 / this type names no unit: admins only"
     source = evidence_type.source
     column = source.column_for(unit_name) if isinstance(source, ManualSource) else unit_name
-    outside = sorted({str(r.get(column, r.get(unit_name))) for r in records} - scope)
+    outside = sorted({str(r.get(column, r.get(unit_name))) for r in body.records} - set(scope))
     if outside:
-        raise HTTPException(
-            403,
+        return (
             "记录的单位不在您的管辖范围内 / records for units outside your jurisdiction: "
-            + ", ".join(outside),
+            + ", ".join(outside)
         )
+    return None

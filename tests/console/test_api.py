@@ -201,6 +201,8 @@ def test_manual_evidence(api: Api) -> None:
     assert insp1.post("/evidence/nothing", json={"records": [record]}).status_code == 404
     bad = insp1.post("/evidence/procurement", json={"records": [record | {"amount": "很多"}]})
     assert bad.status_code == 422 and "amount" in bad.text
+    denied = audit_entries(api.live.engine, "evidence.denied")
+    assert [e.actor for e in denied] == ["user:insp1", "user:viewer"]
 
 
 def test_openapi_describes_the_api(api: Api) -> None:
