@@ -42,7 +42,7 @@ def sync_org(handle: pipeline.RunHandle, org_files: list[str]) -> pipeline.OrgSy
 
 
 @task(name="gather", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=10)
-def gather(handle: pipeline.RunHandle, type_name: str) -> GatherReport:
+def gather_source(handle: pipeline.RunHandle, type_name: str) -> GatherReport:
     (report,) = pipeline.gather_types(handle, [type_name])
     return report
 
@@ -98,6 +98,7 @@ def inspect(
     timezone: str = "Asia/Shanghai",
     trigger: str = "prefect",
     org_files: list[str] | None = None,
+    gather: bool = True,
     escalate_after: bool = True,
     lock_wait_seconds: float = 0.0,
 ) -> InspectionSummary:
@@ -125,7 +126,8 @@ def inspect(
             counts.units, counts.people = org.units, org.people
 
             began = time.perf_counter()
-            reports = [gather(handle, name) for name in pipeline.gatherable(handle)]
+            sources = pipeline.gatherable(handle) if gather else []
+            reports = [gather_source(handle, name) for name in sources]
             _timed(steps, "gather", began)
             pipeline.count_gathered(counts, reports)
 

@@ -204,12 +204,14 @@ def gather_types(handle: RunHandle, type_names: Sequence[str]) -> list[GatherRep
 
 
 def evaluate(handle: RunHandle) -> list[Finding]:
-    """Load the stored evidence and the organisation into DuckDB and judge every rule."""
+    """Load the stored evidence and the organisation into DuckDB and judge the rules."""
     pack = load_pack(handle.pack_path)
     con = frames.connect()
     try:
         load_frames(get_engine(), types=pack.rules.evidence, con=con, unit_scope=handle.scope)
-        return evaluate_pack(pack.compiled, con, Period.parse(handle.period), scope=handle.scope)
+        return evaluate_pack(
+            pack.compiled, con, Period.parse(handle.period), scope=handle.scope, rules=handle.rules
+        )
     finally:
         con.close()
 
@@ -291,13 +293,15 @@ def run_inspection(
     request: InspectionRequest,
     *,
     org_files: Sequence[str] = (),
+    gather: bool = True,
     escalate: bool = True,
     listener: StepListener | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
     wait_seconds: float = 0.0,
 ) -> InspectionSummary:
     """Inspect without Prefect. Raises UserError for bad input, RunError when it cannot run;
-    failing findings are results, not errors."""
+    failing findings are results, not errors. ``gather=False`` judges the evidence already
+    stored (a re-check after a rule fix, the next period of a file just gathered)."""
     listener = listener or _Silent()
     pack = load_pack(request.pack)
     with database_errors(), run_lock(pack.name, request.scope, wait_seconds=wait_seconds):
@@ -318,9 +322,8 @@ def run_inspection(
         try:
             org = step("sync_org", lambda: sync_org(handle, org_files), _org_detail)
             counts.units, counts.people = org.units, org.people
-            reports = step(
-                "gather", lambda: gather_types(handle, gatherable(handle)), _gather_detail
-            )
+            sources = gatherable(handle) if gather else []
+            reports = step("gather", lambda: gather_types(handle, sources), _gather_detail)
             count_gathered(counts, reports)
             findings = step("evaluate", lambda: evaluate(handle), _findings_detail)
             count_findings(counts, findings)

@@ -33,6 +33,7 @@ def inspect(
     use_prefect: bool,
     rules: Sequence[str] | None = None,
     org_files: Sequence[str] = (),
+    gather: bool = True,
     escalate: bool = True,
     listener: pipeline.StepListener | None = None,
     lock_wait_seconds: float = 0.0,
@@ -49,6 +50,7 @@ def inspect(
             rules=only,
             trigger=trigger,
             org_files=list(org_files),
+            gather=gather,
             escalate_after=escalate,
             lock_wait_seconds=lock_wait_seconds,
         )
@@ -56,6 +58,7 @@ def inspect(
     return pipeline.run_inspection(
         request,
         org_files=org_files,
+        gather=gather,
         escalate=escalate,
         listener=listener,
         wait_seconds=lock_wait_seconds,

@@ -79,6 +79,12 @@ def inspect(
             help="经 Prefect 运行 / run as a Prefect flow (default: only when PREFECT_API_URL is set)",
         ),
     ] = None,
+    gather: Annotated[
+        bool,
+        typer.Option(
+            "--gather/--no-gather", help="先采集证据 / fetch from the sources first (else: stored)"
+        ),
+    ] = True,
     escalate: Annotated[
         bool, typer.Option("--escalate/--no-escalate", help="检查后升级督办 / escalate after")
     ] = True,
@@ -107,6 +113,7 @@ def inspect(
             use_prefect=use_prefect,
             rules=rules,
             org_files=[str(p.resolve()) for p in org_files or []],
+            gather=gather,
             escalate=escalate,
             listener=listener,
         )
