@@ -87,10 +87,17 @@ def queue_page(request: Request, state: State, db: Db, principal: PageUser) -> R
             "unit_names": unit_names,
             "today": access.today,
             "active_states": sorted(s.value for s in cases.ACTIVE_STATES),
-            "scope": principal.user.jurisdiction,
+            "scope": _scope_label(db, principal.user.jurisdiction),
         },
         principal=principal,
     )
+
+
+def _scope_label(db: Session, jurisdiction: str | None) -> str | None:
+    if jurisdiction is None:
+        return None
+    unit = db.get(Unit, jurisdiction)
+    return f"{unit.name}（{unit.code}）" if unit else jurisdiction
 
 
 # --- the case page -----------------------------------------------------------------------
