@@ -380,6 +380,11 @@ PLANTS: dict[str, tuple[str, str, str, str, str]] = {
 # fmt: on
 
 
+def planted_violations() -> list[Violation]:
+    """The planted violations of the bundled sample company (for the demo and its tests)."""
+    return planted(read_org())
+
+
 def planted(org: Org) -> list[Violation]:
     """Every planted violation, as the failing finding the sample packs must produce: its
     subject, period and bearer (the post holder the rule names, found here from the org)."""
@@ -2095,6 +2100,15 @@ def readme(org: Org, exports: dict[str, Export], violations: list[Violation]) ->
         "integrity.yaml）的文件来源指向这里；除下表所列有意植入的问题外，其余记录均合规。",
         "Exports of January–October 2026. The sample packs read these files; apart from the planted",
         "violations below, every record is compliant.",
+        "",
+        "检查示例公司 / inspect the sample company:",
+        "",
+        "```bash",
+        "dualduty demo --on 2026-10-31        # 导入示例公司 / import the organisation",
+        "dualduty inspect --pack rules/packs/branch-life.yaml --period 2026-10",
+        "dualduty inspect --pack rules/packs/leadership.yaml --period 2026-Q3",
+        "dualduty inspect --pack rules/packs/integrity.yaml --period 2026-Q2",
+        "```",
         "",
         "| 文件 / file | 行数 / rows | 编码 / encoding |",
         "|---|---:|---|",

@@ -10,8 +10,8 @@ year 2026 for the yearly rules (as if inspected at year end with the evidence so
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections import Counter
+from collections.abc import Iterable, Iterator
 
 import duckdb
 import pytest
@@ -22,15 +22,15 @@ from dualduty.demo.generate_evidence import (
     EVIDENCE_DIR,
     SAMPLE_PACKS,
     Violation,
-    planted,
-    read_org,
+    planted_violations,
     render,
     sample_pack_paths,
 )
 from evidence import frames
 from evidence.loader import load_frames
-from evidence.sources import FetchContext
+from evidence.sources import FetchContext, FileSource
 from evidence.store import canonical_fields, natural_key
+from evidence.types import EvidenceType
 from models.session import make_engine, session_scope
 from rules.compiler import CompiledPack, load_pack
 from rules.engine import evaluate
@@ -69,11 +69,11 @@ def findings(
     return {name: inspect(pack, con) for name, pack in packs.items()}
 
 
-def load_evidence(con: duckdb.DuckDBPyConnection, packs: Iterator[CompiledPack] | object) -> None:
+def load_evidence(con: duckdb.DuckDBPyConnection, packs: Iterable[CompiledPack]) -> None:
     """Each evidence type through its declared file source; a type two packs share, once."""
-    loaded: dict[str, object] = {}
+    loaded: dict[str, EvidenceType] = {}
     next_id = 1
-    for pack in packs:  # type: ignore[attr-defined]
+    for pack in packs:
         assert pack.source is not None
         for name, etype in pack.pack.evidence.items():
             if name in loaded:
@@ -84,13 +84,13 @@ def load_evidence(con: duckdb.DuckDBPyConnection, packs: Iterator[CompiledPack] 
             result = etype.source.read(etype, FetchContext(name, base_dir=pack.source.parent))
             assert not result.problems, [str(p) for p in result.problems]
             assert result.records, f"{pack.id}: no {name} records in the demo evidence"
-            rows = []
-            for record in result.records:
-                key = natural_key(canonical_fields(record.fields, etype), etype)
-                rows.append({**record.fields, "_id": next_id, "_key": key})
-                next_id += 1
-            keys = [row["_key"] for row in rows]
-            duplicates = sorted({k for k in keys if keys.count(k) > 1})
+            keys = [natural_key(canonical_fields(r.fields, etype), etype) for r in result.records]
+            rows = [
+                {**record.fields, "_id": next_id + index, "_key": key}
+                for index, (record, key) in enumerate(zip(result.records, keys, strict=True))
+            ]
+            next_id += len(rows)
+            duplicates = sorted(key for key, n in Counter(keys).items() if n > 1)
             assert not duplicates, f"{name}: the store would merge records {duplicates[:5]}"
             frames.create_evidence_table(con, name, etype.fields)
             frames.insert_rows(con, name, etype.fields, rows)
@@ -98,7 +98,9 @@ def load_evidence(con: duckdb.DuckDBPyConnection, packs: Iterator[CompiledPack] 
 
 def inspect(pack: CompiledPack, con: duckdb.DuckDBPyConnection) -> list[Finding]:
     findings = [f for label in INSPECTED for f in evaluate(pack, con, Period.parse(label))]
-    yearly = [p.id for p in pack.plans if p.period.kind is PeriodKind.year and not p.period.deadline]
+    yearly = [
+        p.id for p in pack.plans if p.period.kind is PeriodKind.year and not p.period.deadline
+    ]
     if yearly:
         findings += evaluate(pack, con, Period.parse("2026"), rules=yearly)
     return findings
@@ -119,7 +121,7 @@ def test_the_sample_packs_find_exactly_the_planted_violations(
     name: str, findings: dict[str, list[Finding]]
 ) -> None:
     found = findings[name]
-    expected = [v for v in planted(read_org()) if v.pack == name]
+    expected = [v for v in planted_violations() if v.pack == name]
     assert expected, f"nothing planted for {name}"
     failed = {f.key: f for f in found if f.verdict is Verdict.failed}
     wanted = {v.key: v for v in expected}
@@ -166,7 +168,7 @@ def test_sample_sources_read_the_demo_folder(packs: dict[str, CompiledPack]) -> 
     for pack in packs.values():
         assert pack.source is not None
         for name, etype in pack.pack.evidence.items():
-            assert etype.source is not None and etype.source.kind == "file", name
-            path = (pack.source.parent / Path(str(getattr(etype.source, "path", "")))).resolve()
+            assert isinstance(etype.source, FileSource), f"{pack.id}.{name}: not a file source"
+            path = (pack.source.parent / etype.source.path).resolve()
             assert path.is_relative_to(EVIDENCE_DIR.resolve()), f"{pack.id}.{name}: {path}"
             assert path.is_file(), f"{pack.id}.{name}: {path}"
