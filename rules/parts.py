@@ -233,7 +233,7 @@ class EvidenceLookup(BaseModel):
 
     ```yaml
     lookups:
-      decision: {evidence: decision, match: {id: decision_id}}
+      decision: {evidence: decision, match: {decision_no: decision_id}}
       vendor: {evidence: vendor, match: {code: vendor}}
       relative: {evidence: relative, match: {relative_id: vendor.legal_rep_id}}
     ```

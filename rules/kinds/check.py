@@ -22,7 +22,7 @@ class Check(RuleBase):
       ladder: integrity
       subject: {record: procurement}
       lookups:
-        decision: {evidence: decision, match: {id: decision_id}}
+        decision: {evidence: decision, match: {decision_no: decision_id}}
       when: "amount >= 1000000"
       require: "has(decision) AND decision.decided_on <= contract_date"
     ```
