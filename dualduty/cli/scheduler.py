@@ -23,6 +23,9 @@ from dualduty.cli.console import err_console, out
 from dualduty.errors import DualdutyError
 from workflows.schedules import ScheduledInspection
 
+# What a scheduler operator wants to read: our packages and the job runs.
+LOGGERS = ("dualduty", "workflows", "evidence", "models", "notifiers", "apscheduler")
+
 
 def collect(packs: list[Path]) -> list[ScheduledInspection]:
     from workflows.packs import load_pack
@@ -94,11 +97,12 @@ def scheduler(
     if list_only:
         return
     logging.basicConfig(
-        level=logging.INFO,
+        level=logging.WARNING,  # libraries (httpx logs every request at INFO) stay quiet
         format="%(message)s",
         handlers=[RichHandler(console=err_console, show_path=False)],
     )
-    logging.getLogger("apscheduler").setLevel(logging.INFO)
+    for name in LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
     from workflows.scheduler import SchedulerOptions, serve
 
     stop = threading.Event()
