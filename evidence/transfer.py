@@ -12,6 +12,7 @@ file, and with a WAL database it read stale rows and then broke the writer ("dis
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -44,22 +45,30 @@ def query_into(
     if engine.dialect.name == "postgresql":
         _copy_csv(con, engine, table, sql, params, columns, work_dir)
         return
-    with engine.connect() as connection:
-        cursor = connection.connection.cursor()
-        try:
-            if engine.dialect.paramstyle == "qmark":
+    # Millions of fresh tuples trigger the cyclic collector over and over while nothing here
+    # can form a cycle: pausing it saves a fifth to a quarter of the time.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with engine.connect() as connection:
+            cursor = connection.connection.cursor()
+            try:
+                if engine.dialect.paramstyle != "qmark":  # pragma: no cover
+                    raise NotImplementedError(f"no transfer path for {engine.dialect.name}")
                 cursor.execute(sql, tuple(params))
-            else:  # pragma: no cover - only SQLite and PostgreSQL are supported stores
-                raise NotImplementedError(f"no transfer path for {engine.dialect.name}")
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
-    data = pa.table(
-        {
-            name: pa.array([row[i] for row in rows], _ARROW[sql_type])
-            for i, (name, sql_type) in enumerate(columns.items())
-        }
-    )
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        data = pa.table(
+            {
+                name: pa.array([row[i] for row in rows], _ARROW[sql_type])
+                for i, (name, sql_type) in enumerate(columns.items())
+            }
+        )
+        del rows
+    finally:
+        if collecting:
+            gc.enable()
     con.register("_transfer", data)
     try:
         con.execute(f"CREATE TABLE {table} AS SELECT * FROM _transfer")
