@@ -39,20 +39,37 @@ FormatOption = Annotated[
 ]
 
 
+def _top_level_keys(path: Path) -> set[str]:
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    return {
+        line.split(":", 1)[0] for line in text.splitlines() if line[:1].isalpha() and ":" in line
+    }
+
+
 def pack_files(paths: list[Path]) -> list[Path]:
-    """Files as given; folders contribute their ``*.yaml``/``*.yml`` files that declare ``pack:``
-    (so an org fixture or a ladders file beside the packs is not taken for a broken pack)."""
+    """The rule packs among ``paths``: folders contribute their ``*.yaml``/``*.yml`` files that
+    declare ``pack:``, so an org fixture or a ladders file beside the packs is not taken for a
+    broken pack. Named files are kept unless they are clearly something else (a ``.tests.yaml``
+    companion, or a YAML file with neither ``pack:`` nor ``rules:``), so a shell glob such as
+    ``rules/packs/*.yaml`` works; those are skipped with a note, never silently."""
     files: list[Path] = []
     for path in paths:
-        if not path.is_dir():
-            files.append(path)
+        if path.is_dir():
+            for child in sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")]):
+                if child.name.endswith((".tests.yaml", ".tests.yml")):
+                    continue
+                if "pack" in _top_level_keys(child):
+                    files.append(child)
             continue
-        for child in sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")]):
-            if child.name.endswith((".tests.yaml", ".tests.yml")):
-                continue
-            head = child.read_text(encoding="utf-8-sig", errors="replace")
-            if any(line.startswith("pack:") for line in head.splitlines()):
-                files.append(child)
+        if path.is_file() and (
+            path.name.endswith((".tests.yaml", ".tests.yml"))
+            or not {"pack", "rules"} & _top_level_keys(path)
+        ):
+            err_console.print(
+                f"跳过 / skipped {path}: 不是规则包 / not a rule pack (no `pack:` key)"
+            )
+            continue
+        files.append(path)
     return files
 
 
