@@ -80,7 +80,11 @@ def ensure_pool(name: str) -> bool:
 
 
 def deploy_packs(
-    pack_paths: Sequence[str], *, pool: str, escalate_every_minutes: int = 60
+    pack_paths: Sequence[str],
+    *,
+    pool: str,
+    escalate_every_minutes: int = 60,
+    org_files: Sequence[str] = (),
 ) -> list[Deployed]:
     """Create or update the packs' deployments and the escalation one on the configured
     Prefect server (``PREFECT_API_URL``). Deploying again updates them in place."""
@@ -103,6 +107,7 @@ def deploy_packs(
                         "timezone": item.timezone,
                         "trigger": "deployment",
                         "lock_wait_seconds": SCHEDULED_LOCK_WAIT_SECONDS,
+                        "org_files": list(org_files),
                     },
                     tags=["dualduty", f"pack:{item.pack_name}"],
                     entrypoint_type=EntrypointType.MODULE_PATH,

@@ -46,6 +46,7 @@ class SchedulerOptions(BaseModel):
     """How this process runs what the job store says to run."""
 
     use_prefect: bool = True
+    org_files: list[str] = []  # HR exports to sync the organisation from before each run
     escalate_every_minutes: int = 60
     misfire_grace_seconds: int = 3 * 24 * 3600  # a machine down over a weekend still catches up
     poll_seconds: float = 5.0  # how often a standby tries the leader lock
@@ -76,6 +77,7 @@ def run_scheduled_inspection(
             scope=scope,
             trigger="scheduler",
             use_prefect=_options.use_prefect,
+            org_files=_options.org_files,
             lock_wait_seconds=runner.SCHEDULED_LOCK_WAIT_SECONDS,
         )
     except DualdutyError as error:

@@ -24,6 +24,12 @@ def deploy(
     escalate_every: Annotated[
         int, typer.Option("--escalate-every", help="升级督办间隔（分钟）/ escalation interval, min")
     ] = 60,
+    org_files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--org", help="每次检查前同步组织 / sync the org from these HR files (paths on workers)"
+        ),
+    ] = None,
     create_pool: Annotated[
         bool,
         typer.Option(
@@ -49,6 +55,7 @@ def deploy(
             [str(path.resolve()) for path in packs],
             pool=pool,
             escalate_every_minutes=escalate_every,
+            org_files=[str(p.resolve()) for p in org_files or []],
         ):
             table.add_row(item.full_name, item.schedule, str(item.id))
     except DualdutyError as error:

@@ -71,6 +71,10 @@ def scheduler(
         bool,
         typer.Option("--prefect/--no-prefect", help="经 Prefect 运行 / run jobs as Prefect flows"),
     ] = True,
+    org_files: Annotated[
+        list[Path] | None,
+        typer.Option("--org", help="每次检查前同步组织 / sync the org from these HR files first"),
+    ] = None,
     escalate_every: Annotated[
         int, typer.Option("--escalate-every", help="升级督办间隔（分钟）/ escalation interval, min")
     ] = 60,
@@ -115,6 +119,7 @@ def scheduler(
     signal.signal(signal.SIGTERM, _stop)
     options = SchedulerOptions(
         use_prefect=prefect,
+        org_files=[str(p.resolve()) for p in org_files or []],
         escalate_every_minutes=escalate_every,
         misfire_grace_seconds=misfire_grace,
         poll_seconds=poll,

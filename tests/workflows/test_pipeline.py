@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from dualduty.demo import sample_paths
 from dualduty.errors import RunError, UserError
 from models import org
 from models.cases import Case
@@ -151,3 +154,40 @@ def test_an_abandoned_run_is_closed_by_the_next_one(sqlite_world: World) -> None
         assert dead is not None and dead.state == RunState.abandoned
         ok = session.get(InspectionRun, summary.run_id)
         assert ok is not None and ok.state == RunState.succeeded
+
+
+def test_org_files_are_synced_before_the_rules_are_judged(
+    sqlite_world: World, tmp_path: Path
+) -> None:
+    """A new branch secretary from 1 March, in the HR export given with the run: March's
+    missed meeting is borne by the new secretary, not the predecessor."""
+    world = sqlite_world
+    branch = sorted(world.planted())[0]
+    world.write_meetings(MARCH, missing={branch})
+    hr = tmp_path / "hr"
+    hr.mkdir()
+    for path in sample_paths():
+        shutil.copy(path, hr / path.name)
+    posts = (hr / "posts.csv").read_text(encoding="utf-8-sig").splitlines()
+    header, rows = posts[0], posts[1:]
+    secretary_rows = [r for r in rows if f",{branch},党支部书记," in r]
+    assert len(secretary_rows) == 1 and secretary_rows[0].endswith(",")
+    old = secretary_rows[0].split(",")[0]
+    with session_scope() as session:
+        holders = select(org.PostAssignment.person_code)
+        newcomer = session.scalars(
+            select(org.Person.code).where(org.Person.code.not_in(holders)).order_by(org.Person.code)
+        ).first()
+    assert newcomer is not None
+    rows[rows.index(secretary_rows[0])] = secretary_rows[0] + "2026/2/28"
+    rows.append(f"{newcomer},,{branch},党支部书记,2026/3/1,")
+    (hr / "posts.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8-sig")
+
+    summary = pipeline.run_inspection(
+        InspectionRequest(pack=str(world.pack), period="2026-03"),
+        org_files=[str(hr / p.name) for p in sample_paths()],
+    )
+
+    (failing,) = summary.failing
+    assert failing.subject_id == branch
+    assert failing.bearer == newcomer != old

@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def _runs() -> list[InspectionRun]:
         return list(session.scalars(select(InspectionRun).order_by(InspectionRun.id)))
 
 
-def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
