@@ -530,8 +530,11 @@ def _score_person(context: _Context, code: str) -> Scorecard:
     scored = _score_subject(context, ("person", code), findings, post_of)
     shares = _post_shares(context, scored, days, first, last, post_of, units)
     unit_code: str | None
-    if days:
-        main = max(days, key=lambda k: (days[k], last[k].since, k))
+    # Peers are holders of a scored post: a concurrent post outside the scheme (工会主席 held
+    # beside 班子成员) shares the score but never decides whom the cadre is ranked with.
+    candidates = [k for k in days if k[0] in context.scheme.people.posts] or list(days)
+    if candidates:
+        main = max(candidates, key=lambda k: (days[k], last[k].since, k))
         peer_group, peer_label, unit_code = f"post:{main[0]}", main[0], main[1]
     else:
         peer_group, peer_label = MEMBER_GROUP, MEMBER_LABEL

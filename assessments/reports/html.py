@@ -80,6 +80,7 @@ def render_html(outcome: AssessmentOutcome) -> str:
         delta=text.delta,
         percent=text.percent,
         side=_side,
+        blockers=text.blockers,
     )
 
 

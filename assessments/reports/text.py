@@ -53,3 +53,11 @@ def period_title(label: str) -> str:
             return f"{year}年{'上' if period.start.month == 1 else '下'}半年"
         case PeriodKind.year:
             return f"{year}年度"
+
+
+def blockers(titles: list[str]) -> str:
+    """``有未办结的高严重度问题（3）；处于影响期内``: one entry per kind, with its count."""
+    counts: dict[str, int] = {}
+    for title in titles:
+        counts[title] = counts.get(title, 0) + 1
+    return "；".join(f"{t}（{n}）" if n > 1 else t for t, n in counts.items()) or "—"

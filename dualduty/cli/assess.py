@@ -126,7 +126,7 @@ def _table(title: str, cards: list[Scorecard]) -> Table:
             text.score(sides.get("integrity")),
             card.grade,
             text.delta(card.delta),
-            "；".join(b.title for b in card.blockers) or "—",
+            text.blockers([b.title for b in card.blockers]),
         )
     if len(cards) > ROWS_PER_GROUP:
         table.add_row("…", f"另 {len(cards) - ROWS_PER_GROUP} 个 / more", "", "", "", "", "", "")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from assessments.inputs import AwardRecord, PreviousScore, PreviousScores
+from assessments.inputs import AwardRecord, PostHeld, PreviousScore, PreviousScores
 from assessments.loading import parse_scheme
 from assessments.results import Scorecard
 from assessments.scoring import add_months, score
 from rules.findings import Severity, Side, SubjectKind, Verdict
 from tests.assessments.builders import (
+    POSTS,
     committee,
     finding,
     inputs,
@@ -303,3 +304,32 @@ def test_a_finding_no_item_covers_is_listed_at_no_cost() -> None:
     assert (line.item_id, line.points, line.rule_id) == ("-", 0, "safety-report")
     assert "not covered by the scheme" in line.item_title
     assert d01.score == 100 and d01.failed == 1
+
+
+def test_a_concurrent_post_outside_the_scheme_shares_the_score_but_not_the_peer_group() -> None:
+    posts = [
+        *POSTS,
+        # P03 is also 工会主席 (not a scored post) of B02 for the whole quarter, from later on.
+        PostHeld(
+            person_code="P03", post_name="工会主席", unit_code="B02", since=dt.date(2026, 1, 1)
+        ),
+    ]
+    findings = [
+        committee("B02", "2026-07", "fail", "P03"),
+        finding(
+            "union-report",
+            "B02",
+            "fail",
+            side=Side.business,
+            bearer_person="P03",
+            bearer_post="工会主席",
+        ),
+    ]
+    p03 = card(
+        score(scheme=sample_scheme(), inputs=inputs(posts=posts, findings=findings)).people, "P03"
+    )
+    assert p03.peer_label == "党支部书记"
+    shares = {p.post_name: p for p in p03.posts}
+    assert shares["党支部书记"].days == shares["工会主席"].days == 92
+    assert shares["党支部书记"].borne == -1 and shares["工会主席"].borne == -1
+    assert sum(p.contribution for p in p03.posts) == p03.score == 98
