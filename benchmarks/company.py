@@ -368,7 +368,7 @@ def _decisions(s: Shape, n: int, salt: int) -> str:
     """A decision before each major purchase (3% missing, 3% dated after the contract), then
     other decisions up to ``n``."""
     return f"""SELECT * FROM (
-        SELECT _id AS _n, decision_id AS _key, decision_id AS id, unit, '采购 ' || no AS topic,
+        SELECT _id AS _n, decision_id AS _key, decision_id AS decision_no, unit, '采购 ' || no AS topic,
             CASE WHEN rnd(_id, {salt + 100}) < 0.03
                      THEN contract_date + (1 + pick(_id, {salt + 101}, 20))::INTEGER
                  ELSE contract_date - pick(_id, {salt + 101}, 30)::INTEGER END AS decided_on

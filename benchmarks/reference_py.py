@@ -254,7 +254,7 @@ def claims(con: duckdb.DuckDBPyConnection, org: Org, out: Verdicts) -> None:
 
 def procurements(con: duckdb.DuckDBPyConnection, org: Org, out: Verdicts) -> None:
     decisions: dict[str, list[dt.date | None]] = defaultdict(list)
-    for ident, day in rows(con, "SELECT id, decided_on FROM ev_decision"):
+    for ident, day in rows(con, "SELECT decision_no, decided_on FROM ev_decision"):
         decisions[ident].append(day)
     reps: dict[str, list[str | None]] = defaultdict(list)
     for code, rep in rows(con, "SELECT code, legal_rep FROM ev_vendor"):

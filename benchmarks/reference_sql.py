@@ -176,7 +176,7 @@ QUERIES: dict[str, str] = {
     FROM ev_procurement WHERE amount >= 2000000 AND year(contract_date) = {YEAR}""",
     "major-procurement-decision": f"""
     WITH timely AS (
-        SELECT DISTINCT p._id FROM ev_procurement p JOIN ev_decision d ON d.id = p.decision_id
+        SELECT DISTINCT p._id FROM ev_procurement p JOIN ev_decision d ON d.decision_no = p.decision_id
         WHERE p.amount >= 1000000 AND d.decided_on <= p.contract_date)
     SELECT 'major-procurement-decision', p._key, ref_month(p.contract_date),
         CASE WHEN NOT EXISTS (SELECT 1 FROM ev_decision) THEN 'no-evidence'

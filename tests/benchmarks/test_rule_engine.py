@@ -74,11 +74,6 @@ def test_generation_is_deterministic(pack: CompiledPack) -> None:
     assert tables[0].num_rows > 0 and tables[0].equals(tables[1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="evidence/cache.py _write_part: a field named `id` (decision.id) reads the store's "
-    "record id, so every major purchase loses its decision via the store (reported to the lead)",
-)
 def test_whole_benchmark_on_sqlite(tmp_path: Path) -> None:
     results = main(
         [
