@@ -56,6 +56,7 @@ def test_admin_sees_every_unit_and_cadre(console: str, sqlite_engine: Engine) ->
 def test_inspector_sees_only_the_jurisdiction_also_in_exports(console: str) -> None:
     with logged_in(console, "insp") as client:
         page = client.get("/assessments?period=2026-Q3").text
+        assert '<a href="/assessments">考核' in client.get("/cases").text  # the main navigation
         assert "第一党支部" in page and "张伟" in page and "李娜" in page
         assert "第二党支部" not in page and "王芳" not in page
         assert "管辖范围 B01" in page
@@ -76,6 +77,7 @@ def test_inspector_sees_only_the_jurisdiction_also_in_exports(console: str) -> N
 
 def test_viewers_and_bad_periods_are_refused(console: str) -> None:
     with logged_in(console, "reader") as client:
+        assert 'href="/assessments"' not in client.get("/cases").text
         assert client.get("/assessments").status_code == 403
         assert client.get("/assessments/2026-Q3/report.xlsx").status_code == 403
     with logged_in(console, "root") as client:
