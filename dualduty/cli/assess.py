@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from assessments.reports import text
-from assessments.results import Scorecard, by_peer_group
-from assessments.runner import assess_period
-from assessments.service import AssessmentOutcome
 from dualduty.cli.console import err_console, out
 from dualduty.errors import DualdutyError
+
+if TYPE_CHECKING:
+    from assessments.results import Scorecard
+    from assessments.service import AssessmentOutcome
 
 ROWS_PER_GROUP = 20
 
@@ -56,6 +56,10 @@ def assess(
 ) -> None:
     """考核 / assess every unit and cadre for a period and write the reports."""
     try:
+        from assessments.runner import (
+            assess_period,
+        )  # imported here: every CLI start pays for it otherwise
+
         run = assess_period(
             period=period,
             out_dir=out_dir,
@@ -75,6 +79,9 @@ def assess(
 
 
 def print_outcome(outcome: AssessmentOutcome) -> None:
+    from assessments.reports import text
+    from assessments.results import by_peer_group
+
     r = outcome.result
     out.print(
         f"[bold]{text.period_title(r.period)}一岗双责考核[/] {r.period} · {r.scheme_title}"
@@ -106,6 +113,8 @@ def print_outcome(outcome: AssessmentOutcome) -> None:
 
 
 def _table(title: str, cards: list[Scorecard]) -> Table:
+    from assessments.reports import text
+
     table = Table(title=title, title_justify="left")
     table.add_column("排名", justify="right")
     table.add_column("名称 / name")
