@@ -128,7 +128,8 @@ def test_mapping_command_prints_a_usable_mapping(db: str, tmp_path: Path) -> Non
 
 
 def test_demo_end_to_end_and_exit_codes(tmp_path: Path) -> None:
-    """The installed console script on a fresh SQLite file: migrate, import, summarise; then a
+    """The installed console script on a fresh SQLite file: migrate, import, summarise (the demo
+    inspection itself is tests/workflows/test_demo.py's); then a
     bad import through ``main`` exits 2 with a readable message and no traceback."""
     env = {
         **os.environ,
@@ -137,7 +138,7 @@ def test_demo_end_to_end_and_exit_codes(tmp_path: Path) -> None:
         "COLUMNS": "200",
     }
     run = subprocess.run(
-        [str(BIN / "dualduty"), "demo", "--on", "2026-06-01"],
+        [str(BIN / "dualduty"), "demo", "--no-inspect", "--on", "2026-06-01"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -148,7 +149,7 @@ def test_demo_end_to_end_and_exit_codes(tmp_path: Path) -> None:
     assert "北辰煤业集团有限公司" in run.stdout
     assert "党支部 / branch" in run.stdout and "东山煤矿" in run.stdout
     again = subprocess.run(
-        [str(BIN / "dualduty"), "demo"],
+        [str(BIN / "dualduty"), "demo", "--no-inspect"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
