@@ -134,7 +134,8 @@ def case_page(
         | {
             "view": view,
             "case": case,
-            "decision_kinds": list(DecisionKind),
+            # Only what the case's state allows; decide() still refuses anything else.
+            "decision_kinds": cases.allowed_decisions(case),
             "dismiss_categories": list(DismissCategory),
             "accountability_forms": list(AccountabilityForm),
             "form": form,

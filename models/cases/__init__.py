@@ -4,6 +4,7 @@ Public API (service functions take the session, are keyword-only, and never comm
 
     reconcile(session, *, findings, inspection_id, now) -> ReconcileReport
     decide(session, *, case_id, actor, decision, expected_version, now) -> Case
+    allowed_decisions(case) -> list[DecisionKind]
     add_comment(session, *, case_id, author, body, now) -> CaseComment
     add_attachment(session, *, case_id, uploaded_by, filename, content, now, ...) -> CaseAttachment
     list_cases(session, *, filters, sort, cursor, limit) -> CasePage
@@ -19,6 +20,7 @@ from models.cases.decisions import (
     Decision,
     DecisionKind,
     DismissCategory,
+    allowed_decisions,
     decide,
     get_or_raise,
 )
@@ -79,6 +81,7 @@ __all__ = [
     "ReconcileReport",
     "add_attachment",
     "add_comment",
+    "allowed_decisions",
     "attachment_path",
     "attachments",
     "comments",

@@ -142,6 +142,19 @@ class Decision(BaseModel):
         return self
 
 
+def allowed_decisions(case: Case) -> list[DecisionKind]:
+    """The kinds of decision the case's state allows, in ``DecisionKind`` order: what a
+    decision form should offer. ``decide`` refuses every other kind with a message naming the
+    state. An approval is offered only while a ladder step waits for it."""
+    state = case.state_enum
+    return [
+        kind
+        for kind in DecisionKind
+        if state in _FROM[kind]
+        and (kind is not DecisionKind.approve_next_step or case.pending_step is not None)
+    ]
+
+
 def get_or_raise(session: Session, *, case_id: int) -> Case:
     case = session.get(Case, case_id, populate_existing=True)
     if case is None:

@@ -17,7 +17,9 @@ from models.cases import (
     Case,
     CaseState,
     Decision,
+    DecisionKind,
     ReconcileReport,
+    allowed_decisions,
     decide,
     history,
     reconcile,
@@ -163,6 +165,56 @@ def test_decisions_refused_in_the_wrong_state_or_with_a_past_deadline(session: S
         )
     case = session.get(Case, case_id)
     assert case is not None and case.version == 1 and len(history(session, case_id=case_id)) == 1
+
+
+# A valid decision of each kind, so that only the case's state can refuse it.
+SAMPLES: dict[DecisionKind, dict[str, object]] = {
+    DecisionKind.dismiss: {"category": "data_error"},
+    DecisionKind.order_rectification: {"deadline": dt.date(2026, 5, 10)},
+    DecisionKind.extend_rectification: {"deadline": dt.date(2026, 6, 10)},
+    DecisionKind.approve_next_step: {},
+    DecisionKind.record_accountability: {"form": "reminder_talk"},
+    DecisionKind.close: {},
+}
+
+
+def test_allowed_decisions_are_exactly_what_decide_accepts(session: Session) -> None:
+    case_id = _open_case(session)
+    case = session.get(Case, case_id)
+    assert case is not None
+    offered: dict[tuple[CaseState, str | None], list[DecisionKind]] = {}
+    for state in CaseState:
+        for pending in (None, "L4"):
+            case.state, case.pending_step = state.value, pending
+            session.commit()
+            offered[state, pending] = allowed_decisions(case)
+            accepted = []
+            for kind in DecisionKind:
+                data = {"kind": kind, "reason": "试一试"} | SAMPLES[kind]
+                try:
+                    decide(
+                        session,
+                        case_id=case_id,
+                        actor="user:wang",
+                        decision=Decision.model_validate(data),
+                        expected_version=case.version,
+                        now=NOW,
+                    )
+                except UserError as error:
+                    assert "not possible" in str(error) or "no ladder step is waiting" in str(error)
+                else:
+                    accepted.append(kind)
+                session.rollback()
+            assert offered[state, pending] == accepted, (state, pending)
+    assert offered[CaseState.closed, None] == []
+    assert offered[CaseState.open, None] == [
+        DecisionKind.dismiss,
+        DecisionKind.order_rectification,
+        DecisionKind.record_accountability,
+    ]
+    assert offered[CaseState.decided, None] == [DecisionKind.close]
+    approvable = [key for key, kinds in offered.items() if DecisionKind.approve_next_step in kinds]
+    assert approvable == [(CaseState.escalated, "L4")]
 
 
 def test_stale_version_is_a_conflict_and_loses_nothing(engine: Engine) -> None:

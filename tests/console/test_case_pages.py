@@ -179,6 +179,43 @@ def test_a_decision_is_recorded_with_its_reason(live: LiveScenario) -> None:
     assert decided[-1].actor == "user:insp1"
 
 
+def _offered_kinds(page: str) -> list[str]:
+    select = re.search(r'<select id="kind".*?</select>', page, re.S)
+    return re.findall(r'<option value="(\w+)"', select.group(0)) if select else []
+
+
+def test_the_form_offers_only_the_decisions_the_state_allows(live: LiveScenario) -> None:
+    scn = live.cases
+    with logged_in(live.url, "insp1") as client:
+        page = client.get(f"/cases/{scn.branch}").text
+        assert _offered_kinds(page) == ["dismiss", "order_rectification", "record_accountability"]
+        # A hand-made POST of a kind the page did not offer gets the cases module's message.
+        refused = client.post(
+            f"/cases/{scn.branch}/decide",
+            data=_decide_form(page) | {"kind": "close", "reason": "直接结案"},
+        )
+        assert refused.status_code == 422
+        assert "不能执行「close」" in refused.text and "close is not possible" in refused.text
+        assert "直接结案" in refused.text
+        assert _offered_kinds(refused.text) == _offered_kinds(page)
+        done = client.post(
+            f"/cases/{scn.branch}/decide",
+            data=_decide_form(page)
+            | {"kind": "dismiss", "category": "duplicate", "reason": "重复"},
+        )
+        assert done.status_code == 303
+        decided = client.get(f"/cases/{scn.branch}").text
+        assert _offered_kinds(decided) == ["close"]
+        closed = client.post(
+            f"/cases/{scn.branch}/decide",
+            data=_decide_form(decided) | {"kind": "close", "reason": "已办结"},
+        )
+        assert closed.status_code == 303
+        final = client.get(f"/cases/{scn.branch}").text
+        assert f'action="/cases/{scn.branch}/decide"' not in final
+        assert "没有可作出的决定" in final and "No decision is possible" in final
+
+
 def test_a_decision_without_a_reason_keeps_what_was_typed(live: LiveScenario) -> None:
     scn = live.cases
     with logged_in(live.url, "insp1") as client:
