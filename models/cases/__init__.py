@@ -8,7 +8,7 @@ Public API (service functions take the session, are keyword-only, and never comm
     add_comment(session, *, case_id, author, body, now) -> CaseComment
     add_attachment(session, *, case_id, uploaded_by, filename, content, now, ...) -> CaseAttachment
     list_cases(session, *, filters, sort, cursor, limit) -> CasePage
-    count_by_state(session, *, filters) -> dict[CaseState, int]
+    count_cases(session, *, filters) -> int;  count_by_state(session, *, filters) -> dict[...]
     get_or_raise(session, *, case_id) -> Case;  history(session, *, case_id) -> list[CaseEvent]
 """
 
@@ -39,6 +39,7 @@ from models.cases.queries import (
     CasePage,
     CaseSort,
     count_by_state,
+    count_cases,
     find_by_key,
     finding_of,
     history,
@@ -86,6 +87,7 @@ __all__ = [
     "attachments",
     "comments",
     "count_by_state",
+    "count_cases",
     "decide",
     "find_by_key",
     "finding_of",

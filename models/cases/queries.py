@@ -15,13 +15,13 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from dualduty.errors import UserError
 from dualduty.problems import Problem
 from models import org
-from models.cases.tables import ACTIVE_STATES, Case, CaseEvent, CaseState
+from models.cases.tables import ACTIVE_STATES, SEVERITY_RANK, Case, CaseEvent, CaseState
 from models.findings import StoredFinding
 from rules.findings import Severity, Side
 
@@ -63,12 +63,18 @@ class CasePage(BaseModel):
 
 def _conditions(session: Session, filters: CaseFilter) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
-    if filters.states:
-        where.append(Case.state.in_([s.value for s in filters.states]))
+    # "Overdue" means active: one IN list of the states both allow, not two conditions on the
+    # same column (which the planners would count twice and misjudge the index by).
+    states = set(filters.states) or None
+    if filters.overdue_on is not None:
+        states = states & ACTIVE_STATES if states is not None else set(ACTIVE_STATES)
+    if states is not None:
+        where.append(Case.state.in_(sorted(s.value for s in states)))
     if filters.rule_id is not None:
         where.append(Case.rule_id == filters.rule_id)
     if filters.severities:
-        where.append(Case.severity.in_([s.value for s in filters.severities]))
+        # By rank, the column the severity indexes hold (the name is not indexed).
+        where.append(Case.severity_rank.in_(sorted({SEVERITY_RANK[s] for s in filters.severities})))
     if filters.side is not None:
         where.append(Case.side == filters.side.value)
     if filters.unit_subtree is not None:
@@ -80,7 +86,6 @@ def _conditions(session: Session, filters: CaseFilter) -> list[ColumnElement[boo
     if filters.bearer_person is not None:
         where.append(Case.bearer_person == filters.bearer_person)
     if filters.overdue_on is not None:
-        where.append(Case.state.in_([s.value for s in ACTIVE_STATES]))
         where.append(Case.due_on < filters.overdue_on)
     return where
 
@@ -115,29 +120,44 @@ def _decode(cursor: str, sort: CaseSort) -> list[Any]:
         ) from error
 
 
-def _ordered(query: Select[tuple[Case]], sort: CaseSort, cursor: list[Any] | None) -> Any:
+def _ranks(filters: CaseFilter) -> list[int]:
+    """The severity ranks the filter lets through, most severe first."""
+    wanted = filters.severities or list(SEVERITY_RANK)
+    return sorted({SEVERITY_RANK[s] for s in wanted}, reverse=True)
+
+
+def _rows(
+    session: Session, filters: CaseFilter, sort: CaseSort, after: list[Any] | None, count: int
+) -> list[Case]:
+    """Up to ``count`` matching cases in ``sort`` order, after the cursor's values."""
+    query = select(Case).where(*_conditions(session, filters))
     match sort:
         case CaseSort.due:
-            if cursor:
-                query = query.where(tuple_(Case.due_on, Case.id) > tuple_(*cursor))
-            return query.order_by(Case.due_on, Case.id)
-        case CaseSort.severity:
-            if cursor:
-                rank, due_on, case_id = cursor
-                query = query.where(
-                    or_(
-                        Case.severity_rank < rank,
-                        and_(
-                            Case.severity_rank == rank,
-                            tuple_(Case.due_on, Case.id) > tuple_(due_on, case_id),
-                        ),
-                    )
-                )
-            return query.order_by(Case.severity_rank.desc(), Case.due_on, Case.id)
+            if after:
+                query = query.where(tuple_(Case.due_on, Case.id) > tuple_(*after))
+            return list(session.scalars(query.order_by(Case.due_on, Case.id).limit(count)))
         case CaseSort.newest:
-            if cursor:
-                query = query.where(Case.id < cursor[0])
-            return query.order_by(Case.id.desc())
+            if after:
+                query = query.where(Case.id < after[0])
+            return list(session.scalars(query.order_by(Case.id.desc()).limit(count)))
+        case CaseSort.severity:
+            # One severity at a time, from the cursor's down: each is a range of an index on
+            # (…, severity_rank, due_on, id) already in due order. Across severities in one
+            # query, SQLite without statistics sorts every match (60 ms at 100,000 cases) and an
+            # OR-ed cursor reads its severity from the start on every page.
+            rows: list[Case] = []
+            for rank in _ranks(filters):
+                if after and rank > after[0]:
+                    continue
+                same = query.where(Case.severity_rank == rank)
+                if after and rank == after[0]:
+                    same = same.where(tuple_(Case.due_on, Case.id) > tuple_(after[1], after[2]))
+                rows += session.scalars(
+                    same.order_by(Case.due_on, Case.id).limit(count - len(rows))
+                )
+                if len(rows) == count:
+                    break
+            return rows
 
 
 def _cursor_of(case: Case, sort: CaseSort) -> str:
@@ -163,12 +183,21 @@ def list_cases(
             [Problem(message=f"每页 1–{MAX_PAGE} 条 / limit must be 1–{MAX_PAGE}", field="limit")]
         )
     filters = filters or CaseFilter()
-    query = select(Case).where(*_conditions(session, filters))
-    query = _ordered(query, sort, _decode(cursor, sort) if cursor else None).limit(limit + 1)
-    rows = list(session.scalars(query))
+    after = _decode(cursor, sort) if cursor else None
+    rows = _rows(session, filters, sort, after, limit + 1)
     more = len(rows) > limit
     items = rows[:limit]
     return CasePage(items=items, next_cursor=_cursor_of(items[-1], sort) if more else None)
+
+
+def count_cases(session: Session, *, filters: CaseFilter | None = None) -> int:
+    """How many cases match ``filters``, its ``states`` included: the total over every page of
+    ``list_cases``. A count reads every match, so it grows with them; the conditions are the
+    page's own, so the same indexes narrow it."""
+    query = (
+        select(func.count()).select_from(Case).where(*_conditions(session, filters or CaseFilter()))
+    )
+    return int(session.scalar(query) or 0)
 
 
 def count_by_state(session: Session, *, filters: CaseFilter | None = None) -> dict[CaseState, int]:

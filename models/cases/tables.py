@@ -72,7 +72,6 @@ class Case(Base):
     __table_args__ = (
         UniqueConstraint("rule_id", "subject_id", "period"),
         Index("ix_cases__state_due", "state", "due_on", "id"),
-        Index("ix_cases__state_severity", "state", "severity_rank", "due_on", "id"),
         Index("ix_cases__unit_state", "unit_code", "state", "due_on", "id"),
         Index("ix_cases__rule_state", "rule_id", "state"),
         Index("ix_cases__ladder_step", "ladder_step", "state"),
@@ -128,6 +127,18 @@ class Case(Base):
     @property
     def is_active(self) -> bool:
         return self.state_enum in ACTIVE_STATES
+
+
+# The queue's sorts, each served by an index that yields the rows in order, so a page reads
+# about as many rows as it shows, whatever its depth. The severity sort reads one severity at a
+# time (models.cases.queries): (severity_rank, due_on, id) within all states, and
+# (severity_rank, state, due_on, id) within some, which SQLite reads state by state and stops
+# early. Severity leads that index on purpose: as (state, severity_rank, …) it would tie with
+# ix_cases__state_due for the due sort, and SQLite without statistics breaks ties by creation
+# order; the wrong pick sorts every active case for each page.
+Index("ix_cases__due", Case.due_on, Case.id)
+Index("ix_cases__severity", Case.severity_rank.desc(), Case.due_on, Case.id)
+Index("ix_cases__severity_state", Case.severity_rank, Case.state, Case.due_on, Case.id)
 
 
 class CaseEvent(Base):
