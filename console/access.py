@@ -101,13 +101,7 @@ class Access:
         return case.unit_code is not None and case.unit_code in self._scope_set
 
     def subject_of(self, case: Case) -> RecusalSubject:
-        return RecusalSubject(
-            unit_code=case.unit_code,
-            subject_kind=case.subject_kind,
-            subject_id=case.subject_id,
-            bearer_person=case.bearer_person,
-            on=sorted({case.deadline_on, self.today}),
-        )
+        return RecusalSubject.of_case(case, today=self.today)
 
     def recusal(self, case: Case) -> list[RecusalReason]:
         if self.role is not Role.inspector:

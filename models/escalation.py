@@ -59,10 +59,18 @@ class OrgRecipientResolver:
     """Roles resolved through the organisation on the day the rung fires, and the console's
     users for inspectors. A post looked up at the case's unit falls back to the nearest unit
     above it that has a holder (a branch without its own 纪检委员 reports to the mine's 纪委书记).
+    Inspectors are those the case routes to in the console (``users.eligible_inspectors``): a
+    recused inspector is never told about a case they must stay out of.
     """
 
-    def __init__(self, *, discipline_posts: Sequence[str] = DISCIPLINE_POSTS) -> None:
+    def __init__(
+        self,
+        *,
+        discipline_posts: Sequence[str] = DISCIPLINE_POSTS,
+        relatives: users.RelativesLookup = users.no_declared_relatives,
+    ) -> None:
         self.discipline_posts = tuple(discipline_posts)
+        self.relatives = relatives
 
     def resolve(
         self, session: Session, *, recipient: Recipient, case: Case, on: dt.date
@@ -86,9 +94,11 @@ class OrgRecipientResolver:
                 assert recipient.post is not None
                 return self._posts(session, case=case, posts=(recipient.post,), on=on)
             case RecipientRole.inspectors:
-                if case.unit_code is None:
-                    return []
-                found = users.inspectors_for_unit(session, unit_code=case.unit_code)
+                found = users.eligible_inspectors(
+                    session,
+                    subject=users.RecusalSubject.of_case(case, today=on),
+                    relatives=self.relatives,
+                )
                 return [u.person_code for u in found if u.person_code]
             case RecipientRole.group:
                 assert recipient.group is not None

@@ -502,6 +502,21 @@ def no_declared_relatives(session: Session, *, person_code: str, on: dt.date) ->
     return set()
 
 
+class CaseFacts(Protocol):
+    """The columns of a case (``models.cases.Case``) that recusal reads."""
+
+    @property
+    def unit_code(self) -> str | None: ...
+    @property
+    def subject_kind(self) -> str: ...
+    @property
+    def subject_id(self) -> str: ...
+    @property
+    def bearer_person(self) -> str | None: ...
+    @property
+    def deadline_on(self) -> dt.date: ...
+
+
 class RecusalSubject(BaseModel):
     """What a case is about, as far as recusal needs to know."""
 
@@ -512,6 +527,18 @@ class RecusalSubject(BaseModel):
     subject_id: str
     bearer_person: str | None
     on: list[dt.date]  # the dates that matter: the period the duty was borne in, and today
+
+    @classmethod
+    def of_case(cls, case: CaseFacts, *, today: dt.date) -> RecusalSubject:
+        """The case as the console and the escalation pass both judge it: on the duty's
+        deadline (who held which post then) and on ``today``."""
+        return cls(
+            unit_code=case.unit_code,
+            subject_kind=case.subject_kind,
+            subject_id=case.subject_id,
+            bearer_person=case.bearer_person,
+            on=sorted({case.deadline_on, today}),
+        )
 
 
 class RecusalCheck:

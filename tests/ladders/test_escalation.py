@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from dualduty.errors import UserError
-from models import audit
+from models import audit, users
 from models.cases import Case, CaseState, Decision, EventKind, decide, history, reconcile
 from models.escalation import (
     EscalationReport,
@@ -20,8 +20,9 @@ from models.escalation import (
     check_templates,
     escalate_due,
 )
+from models.org import Person
 from models.outbox import OutboxMessage
-from rules.findings import Verdict
+from rules.findings import Finding, Verdict
 from rules.ladders import Ladder, Recipient, default_ladders
 from rules.workdays import WorkCalendar
 from tests.cases.helpers import finding
@@ -178,6 +179,67 @@ def test_integrity_ladder_jumps_to_rectification_after_confirmation(org_session:
     report = _escalate(s, D(2026, 4, 2))
     assert [f.step for f in report.fired] == ["L3"]
     assert s.get(Case, case_id).state == CaseState.rectifying  # type: ignore[union-attr]
+
+
+def test_a_recused_inspector_is_never_notified(org_session: Session) -> None:
+    """Inspectors are addressed through the console's routing: one who must stay out of the
+    case (here the mine's party secretary supervises them; there the bearer is a declared
+    relative) gets nothing, and the case goes to whoever else covers the unit."""
+    s = org_session
+
+    def procurement(number: str, unit: str, bearer: str) -> Finding:
+        return finding(
+            number,
+            rule="major-procurement-decision",
+            period="",
+            unit_code=unit,
+            ladder="integrity",
+            bearer_person=bearer,
+        )
+
+    # P-INS (home unit M1) is supervised by M1's party secretary P-M1, the bearer here.
+    (alone,) = _open(s, D(2026, 4, 1), procurement("PO-0001", "M1", "P-M1"))
+    report = _escalate(s, D(2026, 4, 1))
+    assert [(f.step, f.recipients) for f in report.fired] == [("I0", ["P-JW"])]
+    assert f"case {alone} I0: inspectors" in report.unresolved
+
+    s.add(Person(code="P-GINS", name="冯监察", unit_code="C"))
+    users.create_user(
+        s,
+        username="ginsp",
+        display_name="冯监察",
+        role=users.Role.inspector,
+        password=None,
+        now=at(D(2026, 1, 1)),
+        person_code="P-GINS",
+        jurisdiction="C",
+    )
+    s.commit()
+    (mine_case,) = _open(s, D(2026, 4, 2), procurement("PO-0002", "M1", "P-M1"))
+    (relative,) = _open(s, D(2026, 4, 2), procurement("PO-0003", "B02", "P-B02"))
+
+    def related(session: Session, *, person_code: str, on: dt.date) -> set[str]:
+        return {"P-B02"} if person_code == "P-INS" else set()
+
+    report = escalate_due(
+        s,
+        ladders=LADDERS,
+        now=at(D(2026, 4, 2)),
+        calendar=WorkCalendar(),
+        recipients=OrgRecipientResolver(relatives=related),
+        case_ids=[mine_case, relative],
+    )
+    s.commit()
+    assert [(f.case_id, f.recipients) for f in report.fired] == [
+        (mine_case, ["P-GINS", "P-JW"]),
+        (relative, ["P-GINS", "P-JW"]),
+    ]
+    sent_to = {r for case_id in (alone, mine_case, relative) for _, _, r in _outbox(s, case_id)}
+    assert "P-INS" not in sent_to and "P-GINS" in sent_to
+    # Without the recusal, the nearest inspector comes first, as before.
+    (plain,) = _open(s, D(2026, 4, 3), procurement("PO-0004", "B02", "P-B02"))
+    report = _escalate(s, D(2026, 4, 3), case_ids=[plain])
+    assert [f.recipients for f in report.fired] == [["P-INS", "P-GINS", "P-JW"]]
 
 
 def test_pause_holds_the_ladder_and_resumes_from_its_end(org_session: Session) -> None:
