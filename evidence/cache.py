@@ -10,7 +10,8 @@ current versions are the cached rows that no cached row supersedes.
 Layout, under ``settings.data_dir/evidence-cache/<database>/``: ``<type>.json`` (manifest),
 ``<type>/<first id>-<last id>.parquet`` (parts), ``<type>.lock``. The cache is only ever a
 copy: deleting the folder costs one full rebuild, never data. It is rebuilt by itself when the
-database behind it is not the one it was built from, or when the type's fields change.
+database behind it is not the one it was built from, when the type's fields change, or when the
+parts were written in an older layout (``CACHE_FORMAT``).
 """
 
 from __future__ import annotations
@@ -41,9 +42,15 @@ from models.evidence import EvidenceRecord
 COMPACT_AFTER = 8  # parts; then they are merged into one (superseded rows dropped)
 
 
+# The parts' layout. Raise it when parts written by older code must not be read: format 2
+# fixed fields named like the store's columns (``id`` held the record id in format 1).
+CACHE_FORMAT = 2
+
+
 class Manifest(BaseModel):
     type_name: str
     fields_hash: str
+    format: int = 1
     last_id: int = 0
     last_check: str = ""  # content hash and ingest time of row ``last_id``: same database?
     parts: list[str] = Field(default_factory=list)
@@ -124,6 +131,7 @@ def refresh(
     with engine.connect() as connection:
         valid = (
             manifest is not None
+            and manifest.format == CACHE_FORMAT
             and manifest.fields_hash == shape
             and (
                 manifest.last_id == 0
@@ -133,7 +141,7 @@ def refresh(
         rebuilt = not valid
         if manifest is None or rebuilt:
             _clear(root, type_name)
-            manifest = Manifest(type_name=type_name, fields_hash=shape)
+            manifest = Manifest(type_name=type_name, fields_hash=shape, format=CACHE_FORMAT)
         last_id = connection.scalar(
             sa.select(sa.func.max(EvidenceRecord.id)).where(EvidenceRecord.type_name == type_name)
         )
@@ -182,7 +190,12 @@ def _delta_into(
     folder: Path,
 ) -> None:
     """Load the store rows ``after_id < id <= up_to_id`` of a type into DuckDB: ``delta``
-    (id, natural key, fields JSON) and ``links`` (the few rows that supersede another).
+    (``_id``, ``_key``, ``_fields`` JSON) and ``links`` (``_id``, ``_supersedes``: the few rows
+    that supersede another).
+
+    The store's columns take names with a leading underscore, which no declared field may have
+    (``evidence.types.RESERVED_PREFIX``): unpacking the fields next to them can then never
+    shadow or collide with them, whatever the fields are called (``id``, ``fields`` …).
 
     Three columns, not five: with SQLite each extra column costs about a second per 2M rows
     on the way through Python, and the unit is one of the fields anyway.
@@ -195,7 +208,7 @@ def _delta_into(
         table="delta",
         sql=f"SELECT id, natural_key, fields FROM evidence_records WHERE {where}",
         params=params,
-        columns={"id": "BIGINT", "natural_key": "VARCHAR", "fields": "VARCHAR"},
+        columns={"_id": "BIGINT", "_key": "VARCHAR", "_fields": "VARCHAR"},
         work_dir=folder,
     )
     query_into(
@@ -205,7 +218,7 @@ def _delta_into(
         sql=f"SELECT id, supersedes_id FROM evidence_records WHERE {where} "
         "AND supersedes_id IS NOT NULL",
         params=params,
-        columns={"id": "BIGINT", "supersedes_id": "BIGINT"},
+        columns={"_id": "BIGINT", "_supersedes": "BIGINT"},
         work_dir=folder,
     )
 
@@ -214,16 +227,17 @@ def _write_part(con: duckdb.DuckDBPyConnection, evidence_type: EvidenceType, pat
     count = con.execute("SELECT count(*) FROM delta").fetchall()[0][0]
     if not count:
         return 0
-    names = ", ".join(f'"{n}"' for n in evidence_type.fields)
+    names = ", ".join(f'd."{n}"' for n in evidence_type.fields)
     unit = unit_field(evidence_type)
     structure = json_structure(dict(evidence_type.fields)).replace("'", "''")
     tmp = path.with_suffix(".tmp")
+    # Only ``_``-prefixed names besides the declared fields, so none can be shadowed.
     con.execute(
         f"""COPY (
-            SELECT d.id AS _id, d.natural_key AS _key, l.supersedes_id AS _supersedes,
-                   {f'"{unit}"' if unit else "NULL::VARCHAR"} AS _unit, {names}
-            FROM (SELECT *, unnest(json_transform(fields, '{structure}')) FROM delta) d
-            LEFT JOIN links l USING (id)
+            SELECT d._id, d._key, l._supersedes,
+                   {f'd."{unit}"' if unit else "NULL::VARCHAR"} AS _unit, {names}
+            FROM (SELECT _id, _key, unnest(json_transform(_fields, '{structure}')) FROM delta) d
+            LEFT JOIN links l ON l._id = d._id
         ) TO '{tmp}' (FORMAT parquet)"""
     )
     os.replace(tmp, path)

@@ -7,13 +7,47 @@ the store (to deduplicate by natural key) and the engine (to build typed tables)
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from evidence.sources import AnySource
 from evidence.values import FieldType
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+
+# Names with a leading underscore belong to the evaluation tables and the engine: ``_id`` (the
+# store's record id, cited by findings) and ``_key`` (the natural key) in every ``ev_<type>``
+# table, ``_supersedes`` and ``_unit`` in the cache, ``_hit``, ``_period`` and ``_ref`` in the
+# rule queries. The store's own columns cross to DuckDB under such names too (``evidence.cache``),
+# so a declared field, which never starts with one, cannot collide with any of them.
+RESERVED_PREFIX = "_"
+
+
+def check_field_name(name: str) -> str:
+    """A declared field name: lower_snake_case ASCII, never a reserved ``_`` name."""
+    if name.startswith(RESERVED_PREFIX):
+        raise PydanticCustomError(
+            "reserved_field_name",
+            "字段名 '{name}' 为系统保留 / field name '{name}' is reserved: names starting "
+            "with '_' belong to the evaluation tables (_id = record id, _key = natural key)",
+            {
+                "name": name,
+                "hint": f"rename it, e.g. '{name.lstrip('_') or 'value'}' (findings already "
+                "cite each record's store id and natural key)",
+            },
+        )
+    if not IDENTIFIER.match(name):
+        raise PydanticCustomError(
+            "field_name",
+            "字段名 '{name}' 无效 / field name '{name}' must be lower_snake_case ASCII",
+            {"name": name, "hint": "map Chinese source columns to it with a source `map`"},
+        )
+    return name
+
+
+FieldName = Annotated[str, AfterValidator(check_field_name)]
 
 
 class EvidenceType(BaseModel):
@@ -31,7 +65,11 @@ class EvidenceType(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: str | None = None
-    fields: dict[str, FieldType] = Field(min_length=1)
+    fields: dict[FieldName, FieldType] = Field(
+        min_length=1,
+        description="field name (lower_snake_case; a leading '_' is reserved) -> type",
+        json_schema_extra={"propertyNames": {"pattern": IDENTIFIER.pattern}},
+    )
     key: list[str] = Field(
         default_factory=list,
         description="Fields that identify a record across fetches (natural key). "
@@ -41,17 +79,6 @@ class EvidenceType(BaseModel):
         default=None,
         description="Where records come from (file, sql, http, manual). None: filled elsewhere.",
     )
-
-    @field_validator("fields")
-    @classmethod
-    def _names_are_identifiers(cls, fields: dict[str, FieldType]) -> dict[str, FieldType]:
-        for name in fields:
-            if not IDENTIFIER.match(name):
-                raise ValueError(
-                    f"field name {name!r} must be lower_snake_case ASCII "
-                    "(map Chinese source columns to it with a source `map`)"
-                )
-        return fields
 
     @model_validator(mode="after")
     def _key_fields_exist(self) -> EvidenceType:

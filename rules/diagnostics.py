@@ -67,7 +67,8 @@ def validation_problems(
         problems.append(
             Problem(
                 message=_message(item),
-                location=doc.location(path),
+                # A bad mapping key (pydantic's loc ends in "[key]") is shown at the key.
+                location=doc.location(path, key=loc[-1:] == ("[key]",)),
                 field=label(path) or None,
                 hint=_hint(item),
             )
@@ -90,6 +91,8 @@ def _order(problem: Problem) -> tuple[int, int]:
 
 def _message(item: Any) -> str:
     kind = item["type"]
+    if "hint" in item.get("ctx", {}):  # our own PydanticCustomError: already bilingual
+        return str(item["msg"])
     if kind == "union_tag_invalid":
         tag = item.get("ctx", {}).get("tag")
         return f"未知的规则类型 / unknown kind '{tag}'"
@@ -107,6 +110,8 @@ def _message(item: Any) -> str:
 def _hint(item: Any) -> str | None:
     kind = item["type"]
     context = item.get("ctx", {})
+    if isinstance(context.get("hint"), str):  # a validator's own (PydanticCustomError ctx)
+        return str(context["hint"])
     if kind == "union_tag_invalid":
         tag = str(context.get("tag"))
         expected = [t.strip(" '") for t in str(context.get("expected_tags", "")).split(",")]
