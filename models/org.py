@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import (
+    BindParameter,
     Boolean,
     ColumnElement,
     Date,
     ForeignKey,
     Index,
+    Select,
     String,
     and_,
+    bindparam,
     func,
     literal,
     or_,
@@ -259,7 +263,7 @@ def ancestors(session: Session, *, unit_code: str) -> list[str]:
     )
 
 
-def _held_on(on: dt.date) -> ColumnElement[bool]:
+def _held_on(on: dt.date | BindParameter[dt.date]) -> ColumnElement[bool]:
     return and_(
         PostAssignment.since <= on,
         or_(PostAssignment.until.is_(None), PostAssignment.until >= on),
@@ -317,6 +321,64 @@ def unit_heads(session: Session, *, unit_code: str, on: dt.date) -> list[tuple[P
     return [(person, post) for person, post in rows.tuples()]
 
 
+@functools.cache
+def _chain_query(*, from_unit: bool) -> Select[tuple[str, bool, int, str, str, Any, Any, Any]]:
+    """Each unit from the start(s) up to the root, with its heads on ``:on``: for the walk from
+    ``:unit``, or from every unit where ``:person`` holds a post (``held``) and ``:home``.
+
+    Built once: constructing a statement this size costs more than running it.
+    """
+    on = bindparam("on", type_=Date)
+    if from_unit:
+        anchor = select(
+            Unit.code.label("origin"),
+            Unit.code.label("code"),
+            literal(0).label("depth"),
+            literal(True).label("held"),
+        ).where(Unit.code == bindparam("unit", type_=String))
+    else:
+        held = select(PostAssignment.unit_code).where(
+            PostAssignment.person_code == bindparam("person", type_=String), _held_on(on)
+        )
+        anchor = select(
+            Unit.code.label("origin"),
+            Unit.code.label("code"),
+            literal(0).label("depth"),
+            Unit.code.in_(held).label("held"),
+        ).where(or_(Unit.code.in_(held), Unit.code == bindparam("home", type_=String)))
+    walk = anchor.cte("walk", recursive=True)
+    unit = aliased(Unit)
+    walk = walk.union_all(
+        select(walk.c.origin, unit.parent_code, walk.c.depth + 1, walk.c.held).where(
+            unit.code == walk.c.code, unit.parent_code.is_not(None), walk.c.depth < MAX_DEPTH
+        )
+    )
+    heads = select(PostType.name).where(PostType.head_of_unit.is_(True))
+    return (
+        select(
+            walk.c.origin,
+            walk.c.held,
+            walk.c.depth,
+            walk.c.code,
+            Unit.name,
+            PostAssignment.post_name,
+            Person.code,
+            Person.name,
+        )
+        .join(Unit, Unit.code == walk.c.code)
+        .outerjoin(
+            PostAssignment,
+            and_(
+                PostAssignment.unit_code == walk.c.code,
+                PostAssignment.post_name.in_(heads),
+                _held_on(on),
+            ),
+        )
+        .outerjoin(Person, Person.code == PostAssignment.person_code)
+        .order_by(walk.c.origin, walk.c.depth, PostAssignment.since, Person.code)
+    )
+
+
 def supervisor_chain(
     session: Session, *, person_code: str, on: dt.date, unit_code: str | None = None
 ) -> list[ChainLink]:
@@ -327,37 +389,48 @@ def supervisor_chain(
     at ``unit_code`` when given (the unit where a duty is borne), else at the deepest unit where
     the person holds a post that day, else at the person's home unit. A unit whose head post is
     vacant that day is skipped, so a vacancy never breaks the chain.
+
+    One query walks up from every candidate start at once, with each unit's heads that day:
+    recusal asks this per inspector and per date, and a query per ancestor added up.
     """
     person = get_person_or_raise(session, code=person_code)
-    start = unit_code
-    if start is None:
-        post_units = {a.unit_code for a in posts_of(session, person_code=person_code, on=on)}
-        if post_units:
-            start = max(
-                sorted(post_units), key=lambda code: len(ancestors(session, unit_code=code))
-            )
-        else:
-            start = person.unit_code
-    if start is None:
-        return []
+    rows = session.execute(
+        _chain_query(from_unit=unit_code is not None),
+        {"unit": unit_code, "person": person.code, "home": person.unit_code, "on": on},
+    ).tuples()
+    walks: dict[str, list[tuple[int, str, str, str | None, str | None, str | None]]] = {}
+    held_at: set[str] = set()
+    for origin, is_held, depth, code, unit_name, post, head, head_name in rows:
+        walks.setdefault(origin, []).append((depth, code, unit_name, post, head, head_name))
+        if is_held:
+            held_at.add(origin)
+    if unit_code is not None:
+        if unit_code not in walks:
+            get_unit_or_raise(session, code=unit_code)  # raises, with a suggestion
+        start: str | None = unit_code
+    elif held_at:
+        # The deepest unit, by the length of its walk to the top; the first code on a tie.
+        start = max(sorted(held_at), key=lambda code: walks[code][-1][0])
+    else:
+        start = person.unit_code
     chain: list[ChainLink] = []
     seen = {person.code}
-    for code in [start, *ancestors(session, unit_code=start)]:
-        for head, post in unit_heads(session, unit_code=code, on=on):
-            if head.code in seen:
-                continue
-            unit = get_unit_or_raise(session, code=code)
-            chain.append(
-                ChainLink(
-                    person_code=head.code,
-                    person_name=head.name,
-                    post_name=post,
-                    unit_code=code,
-                    unit_name=unit.name,
-                )
+    linked: set[int] = set()  # depths whose unit already gave its link
+    for depth, code, unit_name, post, head, head_name in walks.get(start or "", []):
+        if head is None or depth in linked or head in seen:
+            continue
+        assert post is not None and head_name is not None
+        chain.append(
+            ChainLink(
+                person_code=head,
+                person_name=head_name,
+                post_name=post,
+                unit_code=code,
+                unit_name=unit_name,
             )
-            seen.add(head.code)
-            break
+        )
+        seen.add(head)
+        linked.add(depth)
     return chain
 
 
