@@ -35,12 +35,22 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    ValidationError,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from dualduty.errors import UserError
 from dualduty.problems import Location, Problem
+from rules.parts import _or_string
 
 DEFAULT_LADDERS_FILE = Path(__file__).parent / "packs" / "ladders.yaml"
 
@@ -70,6 +80,9 @@ class RecipientRole(StrEnum):
     group = "group"  # a named group configured by the admin (e.g. 纪委办公室)
 
 
+_QUALIFIED = frozenset({RecipientRole.unit_post, RecipientRole.group})
+
+
 class Recipient(BaseModel):
     """Who a step addresses, by role. YAML may write a bare role name: ``bearer``."""
 
@@ -83,6 +96,16 @@ class Recipient(BaseModel):
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
         return {"role": data} if isinstance(data, str) else data
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # The bare name is valid only for roles that take no qualifier (post, group).
+        bare = [r.value for r in RecipientRole if r not in _QUALIFIED]
+        return _or_string(
+            handler(core_schema), "只写角色名 / a role name alone: bearer", choices=bare
+        )
 
     @model_validator(mode="after")
     def _qualifier_matches_role(self) -> Recipient:

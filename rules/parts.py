@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -55,9 +56,15 @@ FieldRef = Annotated[
 ]
 
 
-def _or_string(schema: JsonSchemaValue, description: str) -> JsonSchemaValue:
-    """The schema of a model that YAML may also write as a plain string (its shorthand)."""
-    return {"anyOf": [{"type": "string", "description": description}, schema]}
+def _or_string(
+    schema: JsonSchemaValue, description: str, *, choices: Sequence[str] = ()
+) -> JsonSchemaValue:
+    """The schema of a model that YAML may also write as a plain string (its shorthand),
+    limited to ``choices`` when the shorthand is one of a few names."""
+    shorthand: JsonSchemaValue = {"type": "string", "description": description}
+    if choices:
+        shorthand["enum"] = list(choices)
+    return {"anyOf": [shorthand, schema]}
 
 
 class Bilingual(BaseModel):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
+from ruamel.yaml import YAML
 
 from dualduty.errors import UserError
 from rules.ladders import (
+    DEFAULT_LADDERS_FILE,
     Anchor,
     Ladder,
     LadderStep,
@@ -16,6 +21,8 @@ from rules.ladders import (
     default_ladders,
     load_ladders,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_default_ladders_follow_domain_section_2() -> None:
@@ -75,6 +82,31 @@ def _step(step_id: str, **extra: object) -> dict[str, object]:
         "template": "t",
         **extra,
     }
+
+
+def _pack_schema_for(definition: str) -> dict[str, Any]:
+    """The published pack schema (docs/rule-pack.schema.json), rooted at one definition."""
+    published = json.loads((ROOT / "docs" / "rule-pack.schema.json").read_text(encoding="utf-8"))
+    return {"$defs": published["$defs"], "$ref": f"#/$defs/{definition}"}
+
+
+def test_the_schema_accepts_bare_role_names_as_the_model_does() -> None:
+    """Editors validate YAML with the published schema: a bare ``bearer`` must not be
+    underlined, and what the model refuses should be refused there too."""
+    recipient = _pack_schema_for("Recipient")
+    for accepted in ["bearer", "inspectors", {"role": "unit_post", "post": "党委书记"}]:
+        jsonschema.validate(accepted, recipient)
+        Recipient.model_validate(accepted)
+    for refused in ["unit_post", "group", "nobody", {"role": "bearer", "extra": 1}]:
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(refused, recipient)
+        with pytest.raises(ValueError):
+            Recipient.model_validate(refused)
+    # The shipped ladders, written with bare names, are valid ladders by the schema.
+    yaml = YAML(typ="safe")
+    shipped = yaml.load(DEFAULT_LADDERS_FILE.read_text(encoding="utf-8"))
+    for ladder in shipped["ladders"].values():
+        jsonschema.validate(ladder, _pack_schema_for("Ladder"))
 
 
 def test_gated_steps_stay_gated() -> None:
