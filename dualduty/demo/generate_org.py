@@ -346,9 +346,26 @@ def _holder(company: Company, unit: str, post: str) -> Post:
     return next(p for p in company.posts if p.unit == unit and p.post == post and p.until is None)
 
 
-def _hand_over(company: Company, unit: str, post: str, successor: Person, on: dt.date) -> None:
-    _holder(company, unit, post).until = on - dt.timedelta(days=1)
+def _hand_over(
+    company: Company,
+    unit: str,
+    post: str,
+    successor: Person,
+    on: dt.date,
+    *,
+    leaves_team: bool = False,
+) -> None:
+    """``successor`` holds ``post`` from ``on``. With ``leaves_team`` the predecessor leaves the
+    unit's leadership team (班子成员) that day and the successor joins it."""
+    leaving = _holder(company, unit, post)
+    leaving.until = on - dt.timedelta(days=1)
     company.post(successor, unit, post, on)
+    if leaves_team:
+        for entry in company.posts:
+            same_seat = entry.person is leaving.person and entry.unit == unit
+            if same_seat and entry.post == "班子成员" and entry.until is None:
+                entry.until = leaving.until
+        company.post(successor, unit, "班子成员", on)
 
 
 def changes_in_2026(company: Company) -> None:
@@ -374,8 +391,16 @@ def changes_in_2026(company: Company) -> None:
             entry.until = day - dt.timedelta(days=1)
     company.post(leaving, top, "副总经理", day)
     company.post(leaving, top, "班子成员", day)
-    # The group's discipline secretary retires on 31 August.
-    _hand_over(company, top, "纪委书记", company.pick([f"{top}-JW"]), dt.date(2026, 9, 1))
+    # The group's discipline secretary retires on 31 August: their seat in the leadership team
+    # (班子成员) passes to the successor with the post.
+    _hand_over(
+        company,
+        top,
+        "纪委书记",
+        company.pick([f"{top}-JW"]),
+        dt.date(2026, 9, 1),
+        leaves_team=True,
+    )
     # A party group of 青石岭 changes leader on 15 June.
     unit = f"{top}-QSL-JJ1-ZB-G1"
     _hand_over(company, unit, "党小组组长", company.pick([f"{top}-QSL-JJ1"]), dt.date(2026, 6, 15))

@@ -23,6 +23,7 @@ from models import org
 from models.org import Person, PostAssignment, PostType, Unit
 
 YEAR_START, YEAR_END = dt.date(2026, 1, 1), dt.date(2026, 12, 31)
+D = dt.date
 
 
 @pytest.fixture
@@ -143,6 +144,29 @@ def test_sample_people_and_posts(company: Session) -> None:
         f"{SAMPLE_COMPANY}-DS",
         SAMPLE_COMPANY,
     ]
+
+
+def test_the_leadership_team_follows_the_posts(company: Session) -> None:
+    """At the company and the mines, on every day of 2026, the 班子成员 are exactly the
+    people holding a leadership post there: a seat in the team moves with a handover."""
+    leaders = {"党委书记", "党委副书记", "纪委书记", "董事长", "总经理", "副总经理", "矿长"}
+    leaders |= {"副矿长", "工会主席"}
+    kinds = {u.code: u.kind for u in company.scalars(select(Unit))}
+    spans = [
+        a
+        for a in company.scalars(select(PostAssignment))
+        if kinds[a.unit_code] in {"company", "mine"}
+    ]
+    day = YEAR_START
+    while day <= YEAR_END:
+        held = [a for a in spans if a.since <= day and (a.until is None or day <= a.until)]
+        team = {(a.unit_code, a.person_code) for a in held if a.post_name == "班子成员"}
+        posts = {(a.unit_code, a.person_code) for a in held if a.post_name in leaders}
+        assert team == posts, (day, team ^ posts)
+        day += dt.timedelta(days=1)
+    # The group's 纪委书记 retires on 31 August; the successor takes the seat on 1 September.
+    team = org.holders(company, unit_code=SAMPLE_COMPANY, post_name="班子成员", on=D(2026, 9, 1))
+    assert "100020" in {p.code for p in team} and "100003" not in {p.code for p in team}
 
 
 def test_sample_files_look_like_an_hr_export() -> None:
