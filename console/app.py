@@ -28,6 +28,7 @@ from console.deps import (
 )
 from console.security import Signer
 from dualduty.settings import Settings, get_settings
+from evidence.relatives import StoredRelatives
 from models.session import get_engine, session_factory
 from models.users import RelativesLookup, no_declared_relatives
 
@@ -141,15 +142,18 @@ def create_app(
     *,
     settings: Settings | None = None,
     engine: Engine | None = None,
-    relatives: RelativesLookup = no_declared_relatives,
+    relatives: RelativesLookup | None = None,
 ) -> FastAPI:
     """Build the console. Tests pass their own settings and engine; ``dualduty serve`` uses
     the configured ones. ``relatives`` answers "whom has this person declared as relatives"
-    for recusal, once declarations are evidence."""
+    for recusal; by default the personal-matters declarations in the evidence store, as the
+    settings name them (``relatives_*``; ``relatives_type = ""`` switches it off)."""
     # Imported here: the route modules import the app's dependencies, not the reverse.
     from console.routes import api, assessments, auth, cases
 
     settings = settings or get_settings()
+    if relatives is None:
+        relatives = StoredRelatives.from_settings(settings) or no_declared_relatives
     state = ConsoleState(
         settings=settings,
         sessions=session_factory(engine or get_engine(settings.database_url)),

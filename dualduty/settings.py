@@ -72,6 +72,23 @@ class Settings(BaseSettings):
     upload_max_mb: float = Field(
         default=20.0, gt=0, description="Largest attachment (rectification report) accepted."
     )
+    # Recusal (回避) by declared relatives: personal-matters reports (个人有关事项报告, B12)
+    # stored as evidence. Defaults: the sample integrity pack's `relative` type.
+    relatives_type: str = Field(
+        default="relative",
+        description="Evidence type of the relatives declarations. Empty: no recusal by relatives.",
+    )
+    relatives_declarant_field: str = Field(
+        default="cadre", description="Field holding the declarant's person code (工号)."
+    )
+    relatives_person_field: str = Field(
+        default="", description="Field holding the relative's person code, if declared."
+    )
+    relatives_name_field: str = Field(
+        default="name",
+        description="Field holding the relative's name, matched against people's names "
+        "when the declaration gives no person code.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -17,7 +17,7 @@ import datetime as dt
 import hashlib
 import secrets
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -492,10 +492,19 @@ class RecusalReason(BaseModel):
 class RelativesLookup(Protocol):
     """Declared relatives of a person on a date (personal-matters reports, B12).
 
-    A seam: the evidence store's declarations will answer it; until then nothing is declared.
+    ``evidence.relatives.StoredRelatives`` answers it from declarations in the evidence store;
+    ``no_declared_relatives`` when none are configured.
     """
 
     def __call__(self, session: Session, *, person_code: str, on: dt.date) -> set[str]: ...
+
+
+@runtime_checkable
+class MutualRelativesLookup(RelativesLookup, Protocol):
+    """A lookup that also knows who declared a person as *their* relative: a subject who
+    declared the inspector recuses the inspector, even if the inspector declared nothing."""
+
+    def declared_by(self, session: Session, *, person_code: str, on: dt.date) -> set[str]: ...
 
 
 def no_declared_relatives(session: Session, *, person_code: str, on: dt.date) -> set[str]:
@@ -564,6 +573,7 @@ class RecusalCheck:
         self._led: dict[dt.date, dict[str, str]] = {}
         self._superiors: dict[dt.date, set[str]] = {}
         self._related: dict[dt.date, set[str]] = {}
+        self._declaring: dict[dt.date, set[str]] = {}
         self._above: dict[str, list[str]] = {}
 
     def _units_led(self, me: str, day: dt.date) -> dict[str, str]:
@@ -587,6 +597,16 @@ class RecusalCheck:
         if day not in self._related:
             self._related[day] = self._relatives(self._session, person_code=me, on=day)
         return self._related[day]
+
+    def _declaring_me(self, me: str, day: dt.date) -> set[str]:
+        """Who declared the user as their relative (when the lookup can tell)."""
+        if day not in self._declaring:
+            lookup = self._relatives
+            found: set[str] = set()
+            if isinstance(lookup, MutualRelativesLookup):
+                found = lookup.declared_by(self._session, person_code=me, on=day)
+            self._declaring[day] = found
+        return self._declaring[day]
 
     def _who(self, person_code: str) -> str:
         person = org.get_person(self._session, code=person_code)
@@ -652,6 +672,12 @@ class RecusalCheck:
                     RecusalKind.relative,
                     f"当事人 {self._who(person)} 是本人申报的亲属 / {person} is your declared "
                     "relative",
+                )
+            for person in sorted(others & self._declaring_me(me, day)):
+                add(
+                    RecusalKind.relative,
+                    f"当事人 {self._who(person)} 申报本人为其亲属 / {person} declared you as "
+                    "a relative",
                 )
         return list(found.values())
 

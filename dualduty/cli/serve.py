@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
 
 from dualduty.cli.console import err_console, out
-from dualduty.settings import get_settings
+from dualduty.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from evidence.relatives import StoredRelatives
+
+
+def declared_relatives(settings: Settings) -> StoredRelatives | None:
+    """The relatives lookup for recusal, checked against the stored declarations before the
+    console starts: a misconfigured field stops it (exit 2) rather than recusing nobody."""
+    from evidence.relatives import StoredRelatives
+    from models.session import session_scope
+
+    relatives = StoredRelatives.from_settings(settings)
+    if relatives is None:
+        err_console.print(
+            "提示 / note: DUALDUTY_RELATIVES_TYPE 为空，不按申报亲属回避 / empty: "
+            "no recusal by declared relatives."
+        )
+        return None
+    with session_scope() as session:
+        for problem in relatives.check(session):
+            err_console.print(f"提示 / note: {problem}", markup=False, highlight=False)
+    return relatives
 
 
 def serve(
@@ -33,8 +55,10 @@ def serve(
         )
     # Imported here: FastAPI and the templates cost half a second that other commands skip.
     from console.app import create_app
+    from models.users import no_declared_relatives
 
-    app = create_app(settings=settings)
+    relatives = declared_relatives(settings)
+    app = create_app(settings=settings, relatives=relatives or no_declared_relatives)
     out.print(
         f"控制台 / console: http://{host}:{port}/  ·  API: http://{host}:{port}/api/openapi.json"
     )

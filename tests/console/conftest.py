@@ -135,8 +135,8 @@ def console_settings(engine: Engine, **overrides: Any) -> Settings:
 
 
 class DeclaredRelatives:
-    """A real relatives lookup over a fixed declaration table: what personal-matters
-    declarations in the evidence store will answer once they exist."""
+    """A relatives lookup over a fixed declaration table, for tests about recusal itself
+    (``evidence.relatives.StoredRelatives`` answers from the store: tests/console/test_relatives.py)."""
 
     def __init__(self, table: dict[str, set[str]]) -> None:
         self.table = table
