@@ -15,9 +15,12 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
+from dualduty.settings import get_settings
+from evidence.relatives import StoredRelatives
 from models.base import utcnow
 from models.escalation import OrgRecipientResolver, escalate_due
 from models.session import session_factory, session_scope
+from models.users import no_declared_relatives
 from notifiers.delivery import deliver_due
 from rules.ladders import Ladder, default_ladders
 from rules.workdays import WorkCalendar
@@ -58,12 +61,19 @@ def ladders_and_titles(packs: Sequence[str]) -> tuple[dict[str, Ladder], dict[st
     return ladders, titles
 
 
+def recipient_resolver() -> OrgRecipientResolver:
+    """Recipients as the console routes cases: the same declared-relatives lookup (settings
+    ``relatives_*``), so an inspector recused from a case is never sent its messages."""
+    relatives = StoredRelatives.from_settings(get_settings()) or no_declared_relatives
+    return OrgRecipientResolver(relatives=relatives)
+
+
 def advance(*, packs: Sequence[str] = (), now: dt.datetime) -> EscalationReport:
     """Take every due ladder step, committing each batch of cases."""
     began = time.perf_counter()
     ladders, titles = ladders_and_titles(packs)
     calendar = WorkCalendar.from_settings()
-    recipients = OrgRecipientResolver()
+    recipients = recipient_resolver()
     report = EscalationReport()
     after: int | None = None
     while True:
