@@ -18,6 +18,9 @@ grades:
   - {name: 较好, min: 80}
   - {name: 一般, min: 60}
   - {name: 差, min: 0}
+schedule:                      # the rule packs' schedule entries, without `scope`
+  - cron: "0 6 10 1,4,7,10 *"  # 06:00 on the 10th of Jan, Apr, Jul, Oct …
+    period: quarter            # … assesses the quarter that just closed (offset -1)
 ```
 """
 
@@ -31,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from rules.findings import Severity, Side, SubjectKind
+from rules.schema import Schedule
 
 Points = Annotated[Decimal, Field(ge=0, max_digits=9, decimal_places=3)]
 ItemId = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*$", max_length=64)]
@@ -261,6 +265,17 @@ class Scheme(_Strict):
     )
     blockers: list[Blocker] = Field(default_factory=list)
     commendations: list[Commendation] = Field(default_factory=list)
+    schedule: list[Schedule] = Field(
+        default_factory=list,
+        description="When `dualduty scheduler --scheme` and `dualduty deploy --scheme` run the "
+        "assessment, and which period each run assesses (offset -1: the one that just closed). "
+        "The rule packs' entries, without `scope`: an assessment covers the whole organisation.",
+    )
+    auto_publish: bool = Field(
+        default=False,
+        description="Scheduled runs publish the closed period they assess. Default: they leave a "
+        "draft, and a person publishes it (`dualduty assess --publish`).",
+    )
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scheme:
@@ -308,6 +323,23 @@ class Scheme(_Strict):
                             f"{form!r} has no impact period; add it to impact_periods",
                         )
                     )
+        for i, entry in enumerate(self.schedule):
+            if entry.scope is not None:
+                problems.append(
+                    (
+                        ("schedule", i, "scope"),
+                        "考核覆盖整个组织，scope 只用于规则包，请删除 / an assessment covers the "
+                        "whole organisation; `scope` applies to rule packs only: remove it",
+                    )
+                )
+            if self.auto_publish and entry.offset == 0:
+                problems.append(
+                    (
+                        ("schedule", i, "offset"),
+                        "offset 0 考核尚未结束的期间，不能自动发布 / offset 0 assesses a period "
+                        "still open, which cannot be published; use -1 or set auto_publish: false",
+                    )
+                )
         if problems:
             raise located("Scheme", problems)
         return self

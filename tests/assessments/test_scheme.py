@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.triggers.cron import CronTrigger
 
 from assessments.loading import DEFAULT_SCHEME_FILE, load_scheme, parse_scheme
 from assessments.scheme import Scheme
@@ -148,3 +151,68 @@ def test_unsafe_yaml_is_refused(tmp_path: Path) -> None:
     problems = problems_of(text, tmp_path)
     assert any("anchors are not allowed" in p for p in problems)
     assert any("aliases are not allowed" in p for p in problems)
+
+
+def test_sample_scheme_runs_after_each_quarter_and_year_and_leaves_drafts() -> None:
+    scheme = load_scheme().scheme
+    quarterly, yearly = scheme.schedule
+    assert not scheme.auto_publish  # publishing is a person's act unless the scheme says so
+    shanghai = ZoneInfo("Asia/Shanghai")
+    # What the crons say, read by the scheduler's own cron parser: 06:00 on the 10th of the
+    # first month of each quarter, and on 15 January.
+    after = dt.datetime(2026, 11, 20, tzinfo=shanghai)
+    fires = CronTrigger.from_crontab(quarterly.cron, timezone=quarterly.timezone)
+    first = fires.get_next_fire_time(None, after)
+    second = fires.get_next_fire_time(first, first + dt.timedelta(seconds=1))
+    assert [first, second] == [
+        dt.datetime(2027, 1, 10, 6, tzinfo=shanghai),
+        dt.datetime(2027, 4, 10, 6, tzinfo=shanghai),
+    ]
+    assert CronTrigger.from_crontab(yearly.cron, timezone=yearly.timezone).get_next_fire_time(
+        None, after
+    ) == dt.datetime(2027, 1, 15, 6, tzinfo=shanghai)
+    # … and which period each firing assesses: the one that just closed.
+    assert quarterly.period_for(dt.date(2027, 1, 10)).label == "2026-Q4"
+    assert quarterly.period_for(dt.date(2027, 4, 10)).label == "2027-Q1"
+    assert quarterly.period_for(dt.date(2026, 10, 12)).label == "2026-Q3"  # caught up late
+    assert yearly.period_for(dt.date(2027, 1, 15)).label == "2026"
+
+
+def test_schedule_mistakes_are_located(tmp_path: Path) -> None:
+    text = (
+        MINIMAL
+        + """\
+schedule:
+  - {cron: "0 6 40 * *", period: quarter}
+  - {cron: "0 6 10 1 *", period: fortnight}
+"""
+    )
+    problems = problems_of(text, tmp_path)
+    joined = "\n".join(problems)
+    assert len(problems) == 2, joined
+    assert "scheme.yaml:13:12" in joined and "invalid cron expression" in joined
+    assert "scheme.yaml:14:34" in joined and "'month', 'quarter', 'half' or 'year'" in joined
+
+
+def test_a_schedule_entry_has_no_scope_and_auto_publish_needs_closed_periods(
+    tmp_path: Path,
+) -> None:
+    text = (
+        MINIMAL
+        + """\
+auto_publish: true
+schedule:
+  - {cron: "0 6 10 1,4,7,10 *", period: quarter}
+  - {cron: "0 6 1 * *", period: month, offset: 0, scope: BC-XG}
+"""
+    )
+    problems = problems_of(text, tmp_path)
+    joined = "\n".join(problems)
+    assert len(problems) == 2, joined
+    assert "scheme.yaml:15:48" in joined and "cannot be published" in joined
+    assert "scheme.yaml:15:58" in joined and "whole organisation" in joined
+    # Without auto_publish, a schedule may assess the period in progress (a draft).
+    drafts = parse_scheme(
+        MINIMAL + 'schedule:\n  - {cron: "0 6 1 * *", period: month, offset: 0}\n'
+    ).scheme
+    assert drafts.schedule[0].offset == 0 and not drafts.auto_publish
