@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         default=Path(".dualduty"),
         description="Working files: columnar evidence cache, attachments, lock files.",
     )
+    reports_dir: Path | None = Field(
+        default=None,
+        description="Scheduled assessments write their HTML and XLSX reports here. "
+        "Default: <data_dir>/reports.",
+    )
     timezone: str = "Asia/Shanghai"
     console_url: str = Field(
         default="http://127.0.0.1:8000",
@@ -89,6 +94,10 @@ class Settings(BaseSettings):
         description="Field holding the relative's name, matched against people's names "
         "when the declaration gives no person code.",
     )
+
+    @property
+    def assessment_reports_dir(self) -> Path:
+        return self.reports_dir or self.data_dir / "reports"
 
     @classmethod
     def settings_customise_sources(

@@ -2,21 +2,22 @@
 # (prefect is analysed as Any: see pyproject's override; its decorators keep our signatures)
 """The ``assess`` Prefect flow: the library's ``assess_period`` plus a Markdown artifact.
 
-Thin on purpose: scoring, storing and reporting are library code (``assessments``), so the CLI
-gives the same result without Prefect. Scheduled like inspections: on a schedule, ``period_kind``
-and ``offset`` name the period at the scheduled time (offset -1: the one that just closed).
+Thin on purpose: scoring, storing and reporting are library code (``assessments``, and
+``workflows.assessing`` for the run lock), so the CLI and the embedded scheduler give the same
+result without Prefect. Scheduled like inspections (``workflows.deployments``): on a schedule,
+``period_kind`` and ``offset`` name the period at the scheduled time (offset -1: the one that
+just closed).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from assessments.reports import summary_markdown
-from assessments.runner import AssessmentBrief, AssessmentRun, assess_period
+from assessments.runner import AssessmentBrief, AssessmentRun
+from workflows import assessing
 from workflows.inspect import due_period
 
 
@@ -39,22 +40,27 @@ def assess(
     timezone: str = "Asia/Shanghai",
     scheme: str | None = None,
     packs: list[str] | None = None,
-    out_dir: str = "reports",
+    out_dir: str | None = None,
     publish: bool = False,
+    actor: str = "prefect:assess",
+    lock_wait_seconds: float = 0.0,
 ) -> AssessmentBrief:
     """Assess ``period`` (or the period ``period_kind``/``offset`` name at the scheduled time),
-    write the reports, publish them as an artifact; with ``publish`` store the period's version."""
+    write the reports to ``out_dir`` (default: the settings' reports folder), publish them as an
+    artifact; with ``publish`` store the period's version. Another assessment of the same scheme
+    makes this one wait up to ``lock_wait_seconds``, then fail."""
     if period is None:
         if period_kind is None:
             raise ValueError("either period or period_kind must be given")
         period = due_period(period_kind, offset, timezone)
-    run = assess_period(
+    run = assessing.assess(
         period=period,
-        out_dir=Path(out_dir),
-        scheme_path=Path(scheme) if scheme else None,
-        pack_paths=[Path(p) for p in packs or []],
+        scheme=scheme,
+        packs=packs or [],
+        out_dir=out_dir,
         publish=publish,
-        actor="prefect:assess",
+        actor=actor,
+        lock_wait_seconds=lock_wait_seconds,
     )
     publish_artifact(run)
     brief = run.brief()

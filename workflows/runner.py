@@ -1,4 +1,5 @@
-"""One entry for running an inspection or an escalation pass, through Prefect or without it.
+"""One entry for running an inspection, an escalation pass or an assessment, through Prefect or
+without it.
 
 Prefect's temporary server costs several seconds per process (more on a fresh PREFECT_HOME);
 an everyday one-off run does about a second of work. So the plain pipeline is the default for
@@ -10,12 +11,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from workflows import pipeline
 from workflows.escalation import EscalationReport, run_escalation
 from workflows.summary import InspectionRequest, InspectionSummary
 
-# How long a scheduled run waits for another run of the same pack and scope to finish.
+if TYPE_CHECKING:
+    from assessments.runner import AssessmentBrief
+
+# How long a scheduled run waits for another run of the same pack and scope (or scheme) to finish.
 SCHEDULED_LOCK_WAIT_SECONDS = 2 * 3600
 
 
@@ -72,3 +77,40 @@ def escalate(*, packs: Sequence[str], trigger: str, use_prefect: bool) -> Escala
         report: EscalationReport = escalate_flow(packs=list(packs), trigger=trigger)
         return report
     return run_escalation(packs=packs)
+
+
+def assess(
+    *,
+    scheme: str,
+    packs: Sequence[str],
+    period: str,
+    out_dir: str | None,
+    publish: bool,
+    actor: str,
+    use_prefect: bool,
+    lock_wait_seconds: float = 0.0,
+) -> AssessmentBrief:
+    if use_prefect:
+        from workflows.assess import assess as assess_flow
+
+        brief: AssessmentBrief = assess_flow(
+            period=period,
+            scheme=scheme,
+            packs=list(packs),
+            out_dir=out_dir,
+            publish=publish,
+            actor=actor,
+            lock_wait_seconds=lock_wait_seconds,
+        )
+        return brief
+    from workflows import assessing
+
+    return assessing.assess(
+        period=period,
+        scheme=scheme,
+        packs=packs,
+        out_dir=out_dir,
+        publish=publish,
+        actor=actor,
+        lock_wait_seconds=lock_wait_seconds,
+    ).brief()

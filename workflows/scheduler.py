@@ -6,8 +6,10 @@ dies. APScheduler alone would run every job once per process, since each one rea
 store. The job store keeps each job's next fire time, so after downtime a missed run is caught up
 once (``coalesce``) if it is no older than the misfire grace.
 
-What a job runs is stored (pack path, scope); how it runs (through Prefect or the plain
-pipeline) is this process's choice, so changing it never rewrites jobs or loses a catch-up.
+Jobs: one per ``schedule:`` entry of each pack (an inspection), one per entry of the assessment
+scheme (an assessment), and the escalation pass. What a job runs is stored (pack or scheme path,
+scope, whether to publish); how it runs (through Prefect or the plain pipeline, where reports go)
+is this process's choice, so changing it never rewrites jobs or loses a catch-up.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -32,12 +35,13 @@ from models.inspections import SCHEDULER_JOBS_TABLE
 from models.session import get_engine
 from rules.periods import PeriodKind
 from workflows import locks, schedules
-from workflows.schedules import ScheduledInspection
+from workflows.schedules import ScheduledAssessment, ScheduledInspection, ScheduledRun
 
 log = logging.getLogger("dualduty.scheduler")
 
 LEADER_LOCK = "scheduler-leader"
 INSPECT_JOB = "workflows.scheduler:run_scheduled_inspection"
+ASSESS_JOB = "workflows.scheduler:run_scheduled_assessment"
 ESCALATE_JOB = "workflows.scheduler:run_scheduled_escalation"
 ESCALATE_JOB_ID = "escalate"
 
@@ -47,6 +51,7 @@ class SchedulerOptions(BaseModel):
 
     use_prefect: bool = True
     org_files: list[str] = []  # HR exports to sync the organisation from before each run
+    reports_dir: str | None = None  # assessment reports; None: the settings' reports folder
     escalate_every_minutes: int = 60
     misfire_grace_seconds: int = 3 * 24 * 3600  # a machine down over a weekend still catches up
     poll_seconds: float = 5.0  # how often a standby tries the leader lock
@@ -96,6 +101,43 @@ def run_scheduled_inspection(
     )
 
 
+def run_scheduled_assessment(
+    scheme: str, packs: list[str], period: str, offset: int, timezone: str, publish: bool
+) -> None:
+    """Job body: assess the period the scheme's schedule entry names for this moment (computed
+    when the job runs, as for inspections), write the reports, publish only if the scheme says."""
+    from workflows import runner
+
+    due = schedules.period_due(
+        period=PeriodKind(period), offset=offset, timezone=timezone, now=dt.datetime.now(dt.UTC)
+    )
+    try:
+        brief = runner.assess(
+            scheme=scheme,
+            packs=packs,
+            period=due.label,
+            out_dir=_options.reports_dir,
+            publish=publish,
+            actor="scheduler",
+            use_prefect=_options.use_prefect,
+            lock_wait_seconds=runner.SCHEDULED_LOCK_WAIT_SECONDS,
+        )
+    except DualdutyError as error:
+        log.error("assessment %s %s failed: %s", scheme, due, error)
+        return
+    log.info(
+        "assessment %s (%s): %s, %d units, %d cadres, %d unrated; reports %s %s",
+        brief.period,
+        Path(scheme).name,
+        brief.status,
+        brief.units,
+        brief.cadres,
+        brief.unrated,
+        brief.html,
+        brief.xlsx,
+    )
+
+
 def run_scheduled_escalation(packs: list[str]) -> None:
     from workflows import runner
 
@@ -114,10 +156,15 @@ def _same_schedule(existing: BaseTrigger, wanted: BaseTrigger) -> bool:
     return repr(existing) == repr(wanted)
 
 
+def _when(item: ScheduledRun) -> dict[str, object]:
+    return {"period": str(item.period), "offset": item.offset, "timezone": item.timezone}
+
+
 def sync_jobs(
     scheduler: BackgroundScheduler,
     inspections: Iterable[ScheduledInspection],
     options: SchedulerOptions,
+    assessments: Iterable[ScheduledAssessment] = (),
 ) -> list[str]:
     """Make the job store hold exactly these jobs. A job whose schedule and arguments did not
     change is left alone: replacing it would recompute its next fire time and drop a pending
@@ -128,14 +175,20 @@ def sync_jobs(
         wanted[item.job_id] = (
             INSPECT_JOB,
             CronTrigger.from_crontab(item.cron, timezone=item.timezone),
-            {
-                "pack": item.pack,
-                "scope": item.scope,
-                "period": str(item.period),
-                "offset": item.offset,
-                "timezone": item.timezone,
-            },
+            {"pack": item.pack, "scope": item.scope, **_when(item)},
             item.describe(),
+        )
+    for assessment in assessments:
+        wanted[assessment.job_id] = (
+            ASSESS_JOB,
+            CronTrigger.from_crontab(assessment.cron, timezone=assessment.timezone),
+            {
+                "scheme": assessment.scheme,
+                "packs": assessment.packs,
+                **_when(assessment),
+                "publish": assessment.publish,
+            },
+            assessment.describe(),
         )
     wanted[ESCALATE_JOB_ID] = (
         ESCALATE_JOB,
@@ -196,6 +249,7 @@ def serve(
     options: SchedulerOptions,
     stop: threading.Event,
     engine: Engine | None = None,
+    assessments: list[ScheduledAssessment] | None = None,
 ) -> None:
     """Run until ``stop`` is set: wait for the leader lock, then schedule while holding it."""
     global _options
@@ -210,12 +264,16 @@ def serve(
                 announced_standby = True
             stop.wait(options.poll_seconds)
             continue
-        log.info("leader: running %d scheduled inspections", len(inspections))
+        log.info(
+            "leader: running %d scheduled inspections and %d scheduled assessments",
+            len(inspections),
+            len(assessments or []),
+        )
         scheduler = build_scheduler(engine, options)
         try:
             # Paused first: jobs are reconciled with the configuration before anything fires.
             scheduler.start(paused=True)
-            for job_id in sync_jobs(scheduler, inspections, options):
+            for job_id in sync_jobs(scheduler, inspections, options, assessments or []):
                 log.info("job %s added or changed", job_id)
             for job in scheduler.get_jobs():
                 log.info("job %s next at %s", job.id, job.next_run_time)

@@ -10,8 +10,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
 from rules.periods import PeriodKind
-from workflows.scheduler import ESCALATE_JOB_ID, SchedulerOptions, build_scheduler, sync_jobs
-from workflows.schedules import ScheduledInspection
+from workflows.scheduler import (
+    ASSESS_JOB,
+    ESCALATE_JOB_ID,
+    SchedulerOptions,
+    build_scheduler,
+    sync_jobs,
+)
+from workflows.schedules import ScheduledAssessment, ScheduledInspection
 
 ITEM = ScheduledInspection(
     pack="/packs/branch-meetings.yaml",
@@ -21,6 +27,16 @@ ITEM = ScheduledInspection(
     period=PeriodKind.month,
     offset=-1,
     scope=None,
+)
+ASSESSMENT = ScheduledAssessment(
+    scheme="/packs/assessment.yaml",
+    scheme_name="dual-duty-assessment",
+    packs=["/packs/branch-meetings.yaml"],
+    publish=False,
+    cron="0 6 10 1,4,7,10 *",
+    timezone="Asia/Shanghai",
+    period=PeriodKind.quarter,
+    offset=-1,
 )
 OPTIONS = SchedulerOptions(escalate_every_minutes=30)
 
@@ -75,3 +91,33 @@ def test_a_missed_run_survives_a_restart_with_the_same_configuration(engine: Eng
         assert abs(job.next_run_time - missed) < dt.timedelta(seconds=1)
     finally:
         second.shutdown(wait=False)
+
+
+def test_assessment_jobs_sit_beside_the_inspections(paused: BackgroundScheduler) -> None:
+    assert sorted(sync_jobs(paused, [ITEM], OPTIONS, [ASSESSMENT])) == sorted(
+        [ITEM.job_id, ASSESSMENT.job_id, ESCALATE_JOB_ID]
+    )
+    job = paused.get_job(ASSESSMENT.job_id)
+    assert job is not None
+    assert job.func_ref == ASSESS_JOB
+    assert job.kwargs == {
+        "scheme": "/packs/assessment.yaml",
+        "packs": ["/packs/branch-meetings.yaml"],
+        "period": "quarter",
+        "offset": -1,
+        "timezone": "Asia/Shanghai",
+        "publish": False,
+    }
+    local = job.next_run_time.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    assert (local.month % 3, local.day, local.hour, local.minute) == (1, 10, 6, 0)
+    # The escalation pass is the packs' business: the scheme does not change it.
+    escalate = paused.get_job(ESCALATE_JOB_ID)
+    assert escalate is not None and escalate.kwargs == {"packs": [ITEM.pack]}
+
+    assert sync_jobs(paused, [ITEM], OPTIONS, [ASSESSMENT]) == []
+    # The scheme now publishes: the stored job says so.
+    publishing = ASSESSMENT.model_copy(update={"publish": True})
+    assert sync_jobs(paused, [ITEM], OPTIONS, [publishing]) == [ASSESSMENT.job_id]
+    # No --scheme any more: its jobs go, the inspection's stay.
+    assert sync_jobs(paused, [ITEM], OPTIONS) == []
+    assert sorted(j.id for j in paused.get_jobs()) == sorted([ITEM.job_id, ESCALATE_JOB_ID])

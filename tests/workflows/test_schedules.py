@@ -9,7 +9,7 @@ import pytest
 
 from rules.periods import PeriodKind
 from workflows.packs import load_pack
-from workflows.schedules import period_due, scheduled_inspections
+from workflows.schedules import period_due, scheduled_assessments, scheduled_inspections
 
 FIXTURES = Path(__file__).with_name("fixtures")
 
@@ -45,3 +45,22 @@ def test_each_schedule_entry_of_a_pack_is_one_job() -> None:
     )
     assert item.job_id == "inspect:branch-meetings:*:month-1"
     assert "0 6 5 * *" in item.describe()
+
+
+def test_each_schedule_entry_of_the_assessment_scheme_is_one_job() -> None:
+    from assessments.loading import DEFAULT_SCHEME_FILE, load_scheme
+
+    packs = [str(FIXTURES / "branch-meetings.yaml")]
+    quarterly, yearly = scheduled_assessments(load_scheme().scheme, str(DEFAULT_SCHEME_FILE), packs)
+    assert (quarterly.scheme, quarterly.packs, quarterly.publish) == (
+        str(DEFAULT_SCHEME_FILE),
+        packs,
+        False,
+    )
+    assert quarterly.job_id == "assess:dual-duty-assessment:quarter-1"
+    assert yearly.job_id == "assess:dual-duty-assessment:year-1"
+    assert "0 6 10 1,4,7,10 *" in quarterly.describe() and "草稿 / draft" in quarterly.describe()
+    # 06:00 on 10 January in Shanghai is 9 January in UTC: still the quarter just closed.
+    fired = dt.datetime(2027, 1, 9, 22, 0, tzinfo=dt.UTC)
+    assert quarterly.due(fired).label == "2026-Q4"
+    assert yearly.due(fired + dt.timedelta(days=5)).label == "2026"
