@@ -3,31 +3,41 @@
 """Prefect deployments of the same flows, for a Prefect server with workers on other machines.
 
 One ``inspect`` deployment per ``schedule:`` entry of the pack (cron and timezone from the
-pack; the period is worked out from each run's scheduled time), and one ``escalate``
+pack; the period is worked out from each run's scheduled time), one ``assess`` deployment per
+entry of the assessment scheme's ``schedule:`` (the same way), and one ``escalate``
 deployment on an interval. Deployments name their flow by module path
 (``workflows.inspect.inspect``), so a worker needs dualduty installed and nothing pulled: no
 image, no code storage. Workers need the application's settings (``DUALDUTY_DATABASE_URL``)
-in their environment and the pack file at the same path.
+in their environment and the pack (and scheme) files at the same path.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from uuid import UUID
 
 from prefect import deploy, get_client
 from prefect.client.schemas.actions import WorkPoolCreate
-from prefect.deployments.runner import EntrypointType
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron, Interval
 from pydantic import BaseModel
 
+from assessments.loading import load_scheme
+from workflows.assess import assess
 from workflows.escalate import escalate
 from workflows.inspect import inspect
 from workflows.packs import load_pack
 from workflows.runner import SCHEDULED_LOCK_WAIT_SECONDS
-from workflows.schedules import ScheduledInspection, scheduled_inspections
+from workflows.schedules import (
+    ScheduledAssessment,
+    ScheduledInspection,
+    scheduled_assessments,
+    scheduled_inspections,
+)
 
 
 class Deployed(BaseModel):
@@ -41,7 +51,9 @@ class Deployed(BaseModel):
         return f"{self.flow}/{self.name}"
 
 
-def deployment_name(item: ScheduledInspection) -> str:
+def deployment_name(item: ScheduledInspection | ScheduledAssessment) -> str:
+    if isinstance(item, ScheduledAssessment):
+        return f"{item.scheme_name}-{item.period}{item.offset:+d}"
     return f"{item.pack_name}-{item.scope or 'all'}-{item.period}{item.offset:+d}"
 
 
@@ -73,10 +85,111 @@ def ensure_pool(name: str) -> bool:
                 name=name,
                 type="process",
                 base_job_template=ProcessWorker.get_default_base_job_template(),
-                description="dualduty inspections and escalations",
+                description="dualduty inspections, assessments and escalations",
             )
         )
         return True
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A deployment to register, with what the CLI shows of it."""
+
+    deployment: RunnerDeployment
+    flow: str
+    name: str
+    schedule: str
+
+
+def plan_deployments(
+    pack_paths: Sequence[str],
+    *,
+    escalate_every_minutes: int = 60,
+    org_files: Sequence[str] = (),
+    scheme_path: str | None = None,
+    reports_dir: str | None = None,
+) -> list[Planned]:
+    """The deployments ``deploy_packs`` registers, built locally (no server needed)."""
+    packs = [load_pack(path) for path in pack_paths]
+    planned = []
+    for pack in packs:
+        for item in scheduled_inspections(pack.rules, str(pack.path)):
+            name = deployment_name(item)
+            deployment = inspect.to_deployment(
+                name=name,
+                description=item.describe(),
+                schedules=[Cron(item.cron, timezone=item.timezone)],
+                parameters={
+                    "pack": item.pack,
+                    "scope": item.scope,
+                    "period_kind": str(item.period),
+                    "offset": item.offset,
+                    "timezone": item.timezone,
+                    "trigger": "deployment",
+                    "lock_wait_seconds": SCHEDULED_LOCK_WAIT_SECONDS,
+                    "org_files": list(org_files),
+                },
+                tags=["dualduty", f"pack:{item.pack_name}"],
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            )
+            planned.append(
+                Planned(
+                    deployment=deployment,
+                    flow="inspect",
+                    name=name,
+                    schedule=f"{item.cron} {item.timezone}",
+                )
+            )
+    if scheme_path is not None:
+        scheme_file = Path(scheme_path).resolve()
+        scheme = load_scheme(scheme_file).scheme
+        pack_files = [str(p.path) for p in packs]
+        for assessment in scheduled_assessments(scheme, str(scheme_file), pack_files):
+            name = deployment_name(assessment)
+            deployment = assess.to_deployment(
+                name=name,
+                description=assessment.describe(),
+                schedules=[Cron(assessment.cron, timezone=assessment.timezone)],
+                parameters={
+                    "scheme": assessment.scheme,
+                    "packs": assessment.packs,
+                    "period_kind": str(assessment.period),
+                    "offset": assessment.offset,
+                    "timezone": assessment.timezone,
+                    # None: the worker's settings decide (DUALDUTY_REPORTS_DIR or DATA_DIR)
+                    "out_dir": reports_dir,
+                    "publish": assessment.publish,
+                    "actor": "deployment",
+                    "lock_wait_seconds": SCHEDULED_LOCK_WAIT_SECONDS,
+                },
+                tags=["dualduty", f"scheme:{assessment.scheme_name}"],
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            )
+            planned.append(
+                Planned(
+                    deployment=deployment,
+                    flow="assess",
+                    name=name,
+                    schedule=f"{assessment.cron} {assessment.timezone}",
+                )
+            )
+    escalate_name = f"every-{escalate_every_minutes}-min"
+    planned.append(
+        Planned(
+            deployment=escalate.to_deployment(
+                name=escalate_name,
+                description="升级督办 / advance due cases and deliver notifications",
+                schedules=[Interval(dt.timedelta(minutes=escalate_every_minutes))],
+                parameters={"packs": [str(p.path) for p in packs], "trigger": "deployment"},
+                tags=["dualduty"],
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            ),
+            flow="escalate",
+            name=escalate_name,
+            schedule=f"every {escalate_every_minutes} min",
+        )
+    )
+    return planned
 
 
 def deploy_packs(
@@ -85,49 +198,20 @@ def deploy_packs(
     pool: str,
     escalate_every_minutes: int = 60,
     org_files: Sequence[str] = (),
+    scheme_path: str | None = None,
+    reports_dir: str | None = None,
 ) -> list[Deployed]:
-    """Create or update the packs' deployments and the escalation one on the configured
-    Prefect server (``PREFECT_API_URL``). Deploying again updates them in place."""
-    packs = [load_pack(path) for path in pack_paths]
-    deployments = []
-    described = []
-    for pack in packs:
-        for item in scheduled_inspections(pack.rules, str(pack.path)):
-            name = deployment_name(item)
-            deployments.append(
-                inspect.to_deployment(
-                    name=name,
-                    description=item.describe(),
-                    schedules=[Cron(item.cron, timezone=item.timezone)],
-                    parameters={
-                        "pack": item.pack,
-                        "scope": item.scope,
-                        "period_kind": str(item.period),
-                        "offset": item.offset,
-                        "timezone": item.timezone,
-                        "trigger": "deployment",
-                        "lock_wait_seconds": SCHEDULED_LOCK_WAIT_SECONDS,
-                        "org_files": list(org_files),
-                    },
-                    tags=["dualduty", f"pack:{item.pack_name}"],
-                    entrypoint_type=EntrypointType.MODULE_PATH,
-                )
-            )
-            described.append(("inspect", name, f"{item.cron} {item.timezone}"))
-    escalate_name = f"every-{escalate_every_minutes}-min"
-    deployments.append(
-        escalate.to_deployment(
-            name=escalate_name,
-            description="升级督办 / advance due cases and deliver notifications",
-            schedules=[Interval(dt.timedelta(minutes=escalate_every_minutes))],
-            parameters={"packs": [str(p.path) for p in packs], "trigger": "deployment"},
-            tags=["dualduty"],
-            entrypoint_type=EntrypointType.MODULE_PATH,
-        )
+    """Create or update the packs' deployments, the scheme's and the escalation one on the
+    configured Prefect server (``PREFECT_API_URL``). Deploying again updates them in place."""
+    planned = plan_deployments(
+        pack_paths,
+        escalate_every_minutes=escalate_every_minutes,
+        org_files=org_files,
+        scheme_path=scheme_path,
+        reports_dir=reports_dir,
     )
-    described.append(("escalate", escalate_name, f"every {escalate_every_minutes} min"))
     ids = deploy(
-        *deployments,
+        *(p.deployment for p in planned),
         work_pool_name=pool,
         build=False,
         push=False,
@@ -135,6 +219,6 @@ def deploy_packs(
         ignore_warnings=True,
     )
     return [
-        Deployed(flow=flow_name, name=name, schedule=schedule, id=deployment_id)
-        for (flow_name, name, schedule), deployment_id in zip(described, ids, strict=True)
+        Deployed(flow=p.flow, name=p.name, schedule=p.schedule, id=deployment_id)
+        for p, deployment_id in zip(planned, ids, strict=True)
     ]

@@ -1,4 +1,5 @@
-"""``dualduty deploy``: register a pack's schedules as Prefect deployments on a server.
+"""``dualduty deploy``: register a pack's schedules (and the assessment scheme's, with
+``--scheme``) as Prefect deployments on a server.
 
 The same flows the embedded scheduler runs, for a Prefect server with a work pool whose workers
 (on any machine with dualduty installed) run them. docs/operations.md has the whole setup.
@@ -30,6 +31,24 @@ def deploy(
             "--org", help="每次检查前同步组织 / sync the org from these HR files (paths on workers)"
         ),
     ] = None,
+    scheme: Annotated[
+        Path | None,
+        typer.Option(
+            "--scheme",
+            help="按考核方案的 schedule 部署考核 / also deploy this assessment scheme's schedule",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    reports: Annotated[
+        Path | None,
+        typer.Option(
+            "--reports",
+            help="考核报告目录（工作进程上的路径）/ assessment reports folder on the workers "
+            "(default: the worker's DATA_DIR/reports)",
+            file_okay=False,
+        ),
+    ] = None,
     create_pool: Annotated[
         bool,
         typer.Option(
@@ -37,7 +56,8 @@ def deploy(
         ),
     ] = True,
 ) -> None:
-    """部署到 Prefect / register the packs' schedules as deployments on a Prefect server."""
+    """部署到 Prefect / register the packs' (and the scheme's) schedules as deployments on a
+    Prefect server."""
     try:
         from workflows import deployments
 
@@ -56,6 +76,8 @@ def deploy(
             pool=pool,
             escalate_every_minutes=escalate_every,
             org_files=[str(p.resolve()) for p in org_files or []],
+            scheme_path=str(scheme.resolve()) if scheme else None,
+            reports_dir=str(reports.resolve()) if reports else None,
         ):
             table.add_row(item.full_name, item.schedule, str(item.id))
     except DualdutyError as error:

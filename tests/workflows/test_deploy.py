@@ -1,6 +1,7 @@
 """``dualduty deploy`` against a real Prefect server on loopback, backed by a fresh PostgreSQL
 database, with a real process worker: the inspect deployment runs on the worker and leaves its
-run, findings and cases in the application's PostgreSQL database.
+run, findings and cases in the application's PostgreSQL database; the assess deployment, run
+beside it, writes its draft reports into the worker's data folder.
 
 One test, because the server and worker cost ~15 s together; every process it starts is
 stopped on the way out (worker first: once its server is gone it ignores SIGTERM)."""
@@ -17,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
+from assessments.loading import DEFAULT_SCHEME_FILE
 from models.cases import Case
 from models.inspections import InspectionRun, RunState
 from models.session import make_engine
@@ -37,22 +39,29 @@ def _run(args: list[str], env: dict[str, str], timeout: float = 120) -> str:
     return result.stdout
 
 
-def _run_deployment(api: str, name: str, *, timeout: float) -> str:
-    """Trigger a run of the deployment now and wait for its final state (the REST API directly:
-    ``prefect deployment run --watch`` would cost another 3 s of imports)."""
+def _run_deployments(api: str, names: list[str], *, timeout: float) -> dict[str, str]:
+    """Trigger a run of each deployment now and wait for their final states (the REST API
+    directly: ``prefect deployment run --watch`` would cost another 3 s of imports). They run
+    side by side on the worker, so the second costs little more than the first."""
+    final = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
     with httpx.Client(base_url=api, timeout=10) as client:
-        deployment = client.get(f"/deployments/name/{name}").json()
-        flow_run = client.post(f"/deployments/{deployment['id']}/create_flow_run", json={}).json()
+        runs = {}
+        for name in names:
+            deployment = client.get(f"/deployments/name/{name}").json()
+            created = client.post(f"/deployments/{deployment['id']}/create_flow_run", json={})
+            runs[name] = created.json()["id"]
+        states: dict[str, str] = {}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = client.get(f"/flow_runs/{flow_run['id']}").json()["state"]["type"]
-            if state in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}:
-                return str(state)
+            for name, run_id in runs.items():
+                states[name] = str(client.get(f"/flow_runs/{run_id}").json()["state"]["type"])
+            if all(state in final for state in states.values()):
+                return states
             time.sleep(0.5)
-    raise AssertionError(f"flow run of {name} not finished in {timeout} s")
+    raise AssertionError(f"flow runs not finished in {timeout} s: {states}")
 
 
-def test_deploy_then_a_worker_runs_the_scheduled_inspection(
+def test_deploy_then_a_worker_runs_the_scheduled_inspection_and_assessment(
     pg_fresh_url: str, tmp_path: Path
 ) -> None:
     world = make_world(pg_fresh_url, tmp_path / "packs")
@@ -61,6 +70,9 @@ def test_deploy_then_a_worker_runs_the_scheduled_inspection(
     )
     missing = world.planted()
     world.write_meetings(due, missing=missing)
+    quarter = period_due(
+        period=PeriodKind.quarter, offset=-1, timezone="Asia/Shanghai", now=dt.datetime.now(dt.UTC)
+    )
 
     home = tmp_path / "prefect-home"
     with fresh_pg_database() as prefect_db:
@@ -76,10 +88,14 @@ def test_deploy_then_a_worker_runs_the_scheduled_inspection(
                 COLUMNS="200",
             )
             out = _run(
-                [str(BIN / "dualduty"), "deploy", "--pack", str(world.pack), "--pool", POOL],
+                [
+                    *(str(BIN / "dualduty"), "deploy", "--pack", str(world.pack), "--pool", POOL),
+                    *("--scheme", str(DEFAULT_SCHEME_FILE)),
+                ],
                 env,
             )
             assert "inspect/branch-meetings-all-month-1" in out and POOL in out
+            assert "assess/dual-duty-assessment-quarter-1" in out
 
             deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()
             schedules = {d["name"]: [s["schedule"] for s in d["schedules"]] for d in deployments}
@@ -87,6 +103,10 @@ def test_deploy_then_a_worker_runs_the_scheduled_inspection(
                 {"cron": "0 6 5 * *", "timezone": "Asia/Shanghai", "day_or": True}
             ]
             assert schedules["every-60-min"][0]["interval"] == 3600.0
+            assert schedules["dual-duty-assessment-quarter-1"] == [
+                {"cron": "0 6 10 1,4,7,10 *", "timezone": "Asia/Shanghai", "day_or": True}
+            ]
+            assert schedules["dual-duty-assessment-year-1"][0]["cron"] == "0 6 15 1 *"
 
             worker_env = env | {"PREFECT_WORKER_QUERY_SECONDS": "1"}
             with started(
@@ -94,10 +114,19 @@ def test_deploy_then_a_worker_runs_the_scheduled_inspection(
                 env=worker_env,
                 log=tmp_path / "worker.log",
             ):
-                # No period given: the flow works it out from the run's scheduled time, as a
+                # No period given: the flows work it out from the run's scheduled time, as a
                 # cron-triggered run does.
-                state = _run_deployment(api, "inspect/branch-meetings-all-month-1", timeout=150)
-                assert state == "COMPLETED", (tmp_path / "worker.log").read_text(errors="replace")
+                states = _run_deployments(
+                    api,
+                    [
+                        "inspect/branch-meetings-all-month-1",
+                        "assess/dual-duty-assessment-quarter-1",
+                    ],
+                    timeout=150,
+                )
+                assert set(states.values()) == {"COMPLETED"}, (tmp_path / "worker.log").read_text(
+                    errors="replace"
+                )
 
     engine = make_engine(pg_fresh_url)
     with engine.connect() as conn:
@@ -107,6 +136,12 @@ def test_deploy_then_a_worker_runs_the_scheduled_inspection(
         cases = conn.execute(select(Case.subject_id)).scalars().all()
         flow_run_ids = conn.execute(select(InspectionRun.flow_run_id)).scalars().all()
     engine.dispose()
-    assert runs == [("deployment", due.label, RunState.succeeded)]
+    assert [tuple(run) for run in runs] == [("deployment", due.label, RunState.succeeded.value)]
     assert all(flow_run_ids)
     assert set(cases) == missing
+    # No out_dir deployed: the worker's settings chose the folder (DATA_DIR/reports).
+    reports = tmp_path / "data" / "reports"
+    assert sorted(p.name for p in reports.iterdir()) == [
+        f"assessment-{quarter.label}-draft.html",
+        f"assessment-{quarter.label}-draft.xlsx",
+    ]
