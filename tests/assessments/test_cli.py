@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 import models
 from dualduty.cli import app
+from dualduty.cli.console import err_console, out
 from models.assessments import Assessment
 from models.session import get_engine
 from tests.assessments.db import inspect, seed_org
@@ -23,6 +24,10 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
+    # An xdist worker has COLUMNS=80 in its environment when the consoles are created, which
+    # fixes their width; without one they read COLUMNS on every print.
+    for console in (out, err_console):
+        monkeypatch.setattr(console, "_width", None)
 
 
 @pytest.fixture
