@@ -51,14 +51,21 @@ def query_into(
     gc.disable()
     try:
         with engine.connect() as connection:
-            cursor = connection.connection.cursor()
+            driver = connection.connection.driver_connection
+            if engine.dialect.paramstyle != "qmark" or driver is None:  # pragma: no cover
+                raise NotImplementedError(f"no transfer path for {engine.dialect.name}")
+            # Text as the UTF-8 bytes SQLite holds: decoding every value to a Python str only
+            # for Arrow to encode it back cost a fifth of the CPU (2M records: ~0.7 s).
+            # Arrow checks the bytes are UTF-8 as it builds its string columns.
+            text_factory = driver.text_factory
+            driver.text_factory = bytes
+            cursor = driver.cursor()
             try:
-                if engine.dialect.paramstyle != "qmark":  # pragma: no cover
-                    raise NotImplementedError(f"no transfer path for {engine.dialect.name}")
                 cursor.execute(sql, tuple(params))
                 rows = cursor.fetchall()
             finally:
                 cursor.close()
+                driver.text_factory = text_factory
         data = pa.table(
             {
                 name: pa.array([row[i] for row in rows], _ARROW[sql_type])
