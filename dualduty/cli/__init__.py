@@ -14,6 +14,7 @@ from dualduty.cli import (
     db,
     demo,
     deploy,
+    evidence,
     inspect,
     notify,
     org,
@@ -32,22 +33,27 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-app.add_typer(db.app, name="db")
-app.add_typer(org.app, name="org")
-app.add_typer(demo.app, name="demo")
-app.add_typer(users.app, name="users")
-app.add_typer(notify.app, name="notify")
-app.add_typer(rules.app, name="rules")
-app.command("serve")(serve.serve)
-app.command("inspect")(inspect.inspect)
-app.command("scheduler")(scheduler.scheduler)
-app.command("deploy")(deploy.deploy)
-app.command("backtest")(backtest.backtest)
-app.add_typer(cases.app, name="cases")
-app.add_typer(audit.app, name="audit")
-app.command("escalate")(cases.escalate)
-app.command("assess")(assess.assess)
+START = "入门 / Getting started"
+ADMIN = "管理 / Administration"
+RUN = "运行 / Operations"
+REVIEW = "监督 / Review"
 
+app.command("demo", rich_help_panel=START)(demo.demo)
+app.add_typer(db.app, name="db", rich_help_panel=START)
+app.add_typer(org.app, name="org", rich_help_panel=ADMIN)
+app.add_typer(rules.app, name="rules", rich_help_panel=ADMIN)
+app.add_typer(evidence.app, name="evidence", rich_help_panel=ADMIN)
+app.add_typer(users.app, name="users", rich_help_panel=ADMIN)
+app.command("inspect", rich_help_panel=RUN)(inspect.inspect)
+app.command("backtest", rich_help_panel=RUN)(backtest.backtest)
+app.command("escalate", rich_help_panel=RUN)(cases.escalate)
+app.add_typer(notify.app, name="notify", rich_help_panel=RUN)
+app.command("scheduler", rich_help_panel=RUN)(scheduler.scheduler)
+app.command("deploy", rich_help_panel=RUN)(deploy.deploy)
+app.add_typer(cases.app, name="cases", rich_help_panel=REVIEW)
+app.command("assess", rich_help_panel=REVIEW)(assess.assess)
+app.add_typer(audit.app, name="audit", rich_help_panel=REVIEW)
+app.command("serve", rich_help_panel=REVIEW)(serve.serve)
 
 def main() -> None:
     """Console-script entry: user errors print cleanly with their exit code, never a traceback."""

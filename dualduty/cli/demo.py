@@ -22,15 +22,8 @@ from models.org import kind_label
 from models.session import get_engine, session_scope
 from workflows.summary import InspectionRequest, InspectionSummary
 
-app = typer.Typer(
-    help="演示 / demo: set up the sample company and show it.",
-    invoke_without_command=True,
-)
 
-
-@app.callback()
 def demo(
-    ctx: typer.Context,
     on: Annotated[
         str | None, typer.Option("--on", help="日期 / as of date (default: today)")
     ] = None,
@@ -41,9 +34,7 @@ def demo(
         ),
     ] = True,
 ) -> None:
-    """示例公司演示 / set up the sample coal-mining group and show its organisation."""
-    if ctx.invoked_subcommand is not None:
-        return
+    """演示：示例煤业集团的一次完整检查 / demo: inspect the bundled sample company end to end."""
     run(get_engine(), on=parse_on(on), inspect=inspect)
 
 
