@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: d4af0cb26aef
+Revision ID: 601ff6ddf294
 Revises: 
-Create Date: 2026-11-24 07:38:23.356578
+Create Date: 2026-11-24 08:23:43.273335
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 import models.base
 from sqlalchemy.dialects import postgresql
 
-revision: str = 'd4af0cb26aef'
+revision: str = '601ff6ddf294'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -368,11 +368,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases__bearer', ['bearer_person'], unique=False)
+        batch_op.create_index('ix_cases__due', ['due_on', 'id'], unique=False)
         batch_op.create_index('ix_cases__ladder_due', ['ladder_due_on'], unique=False)
         batch_op.create_index('ix_cases__ladder_step', ['ladder_step', 'state'], unique=False)
         batch_op.create_index('ix_cases__rule_state', ['rule_id', 'state'], unique=False)
+        batch_op.create_index('ix_cases__severity', [sa.literal_column('severity_rank DESC'), 'due_on', 'id'], unique=False)
+        batch_op.create_index('ix_cases__severity_state', ['severity_rank', 'state', 'due_on', 'id'], unique=False)
         batch_op.create_index('ix_cases__state_due', ['state', 'due_on', 'id'], unique=False)
-        batch_op.create_index('ix_cases__state_severity', ['state', 'severity_rank', 'due_on', 'id'], unique=False)
         batch_op.create_index('ix_cases__unit_state', ['unit_code', 'state', 'due_on', 'id'], unique=False)
 
     op.create_table('post_assignments',
@@ -459,11 +461,13 @@ def downgrade() -> None:
     op.drop_table('post_assignments')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases__unit_state')
-        batch_op.drop_index('ix_cases__state_severity')
         batch_op.drop_index('ix_cases__state_due')
+        batch_op.drop_index('ix_cases__severity_state')
+        batch_op.drop_index('ix_cases__severity')
         batch_op.drop_index('ix_cases__rule_state')
         batch_op.drop_index('ix_cases__ladder_step')
         batch_op.drop_index('ix_cases__ladder_due')
+        batch_op.drop_index('ix_cases__due')
         batch_op.drop_index('ix_cases__bearer')
 
     op.drop_table('cases')
