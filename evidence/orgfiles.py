@@ -789,19 +789,9 @@ def _write(
                     order.append(row)
                     placed.add(code)
         new = [r for r in order if r.code not in checker.db_units]
-        for row in new:
-            report.units.count(
-                upsert_unit(
-                    session,
-                    code=row.code,
-                    name=row.name,
-                    kind=row.kind,
-                    parent_code=row.parent_code,
-                )
-            )
-        session.flush()
-        for row in order:
-            if row.code in checker.db_units:
+        existing = [r for r in order if r.code in checker.db_units]
+        for batch in (new, existing):
+            for row in batch:
                 report.units.count(
                     upsert_unit(
                         session,
@@ -811,7 +801,7 @@ def _write(
                         parent_code=row.parent_code,
                     )
                 )
-        session.flush()
+            session.flush()
 
         seen: set[str] = set()
         for person in checker.good(parsed.people):
