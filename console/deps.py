@@ -25,6 +25,7 @@ from console.security import IdentityProvider, PasswordProvider, Signer
 from dualduty.settings import Settings
 from models import users
 from models.base import utcnow
+from models.session import transaction
 from models.users import RelativesLookup, Role, User, WebSession, no_declared_relatives
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -79,15 +80,8 @@ State = Annotated[ConsoleState, Depends(get_state)]
 
 def get_db(state: State) -> Iterator[Session]:
     """One transaction per request, committed before the response is sent."""
-    session = state.sessions()
-    try:
+    with transaction(state.sessions()) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 Db = Annotated[Session, Depends(get_db, scope="function")]

@@ -42,9 +42,8 @@ def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """A transaction: commit on success, roll back on any exception."""
-    session = session_factory(engine)()
+def transaction(session: Session) -> Iterator[Session]:
+    """Commit on success, roll back on any exception, close the session either way."""
     try:
         yield session
         session.commit()
@@ -53,3 +52,10 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A transaction: commit on success, roll back on any exception."""
+    with transaction(session_factory(engine)()) as session:
+        yield session
