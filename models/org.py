@@ -186,15 +186,8 @@ def get_unit(session: Session, *, code: str) -> Unit | None:
 def get_unit_or_raise(session: Session, *, code: str) -> Unit:
     unit = session.get(Unit, code)
     if unit is None:
-        raise NotFoundError(
-            [
-                Problem(
-                    message=f"单位不存在 / no unit {code!r}",
-                    field="unit",
-                    hint=_did_you_mean(code, session.scalars(select(Unit.code)).all()),
-                )
-            ]
-        )
+        known = session.scalars(select(Unit.code)).all()
+        raise _not_found(f"单位不存在 / no unit {code!r}", field="unit", code=code, known=known)
     return unit
 
 
@@ -205,21 +198,18 @@ def get_person(session: Session, *, code: str) -> Person | None:
 def get_person_or_raise(session: Session, *, code: str) -> Person:
     person = session.get(Person, code)
     if person is None:
-        raise NotFoundError(
-            [
-                Problem(
-                    message=f"人员不存在 / no person with 工号 {code!r}",
-                    field="person",
-                    hint=_did_you_mean(code, session.scalars(select(Person.code)).all()),
-                )
-            ]
+        known = session.scalars(select(Person.code)).all()
+        raise _not_found(
+            f"人员不存在 / no person with 工号 {code!r}", field="person", code=code, known=known
         )
     return person
 
 
-def _did_you_mean(word: str, choices: Sequence[str]) -> str | None:
-    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.5)
-    return ("是否指 / did you mean: " + ", ".join(close)) if close else None
+def _not_found(message: str, *, field: str, code: str, known: Sequence[str]) -> NotFoundError:
+    """A missing code, with the closest known codes as the hint."""
+    close = difflib.get_close_matches(code, list(known), n=3, cutoff=0.5)
+    hint = ("是否指 / did you mean: " + ", ".join(close)) if close else None
+    return NotFoundError([Problem(message=message, field=field, hint=hint)])
 
 
 def subtree(session: Session, *, unit_code: str) -> list[str]:
