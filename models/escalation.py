@@ -32,8 +32,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from dualduty.errors import ConflictError, NotFoundError, UserError
 from dualduty.problems import Problem
 from models import org, outbox, users
-from models.audit import lock_chain, record
-from models.cases.history import add_event, bump, local_date
+from models.audit import lock_chain
+from models.cases.history import add_audited_event, bump, local_date
 from models.cases.tables import ACTIVE_STATES, Case, CaseState, EventKind
 from rules.ladders import Anchor, Ladder, LadderStep, Recipient, RecipientRole
 from rules.workdays import WorkCalendar
@@ -395,23 +395,15 @@ def _await(
     case.pending_step = step.id
     case.ladder_due_on = None
     detail = {"step": step.id, "step_name": step.name, "lapsed": lapsed}
-    add_event(
+    add_audited_event(
         session,
         case,
         kind=EventKind.awaiting_approval,
+        action="case.await_approval",
         actor=ACTOR,
         now=now,
         from_state=before,
         detail=detail,
-    )
-    record(
-        session,
-        actor=ACTOR,
-        action="case.await_approval",
-        subject_type="case",
-        subject_id=case.id,
-        detail=detail,
-        now=now,
     )
     report.awaiting_approval.append(case.id)
 
@@ -505,23 +497,15 @@ def _fire(
         "lapsed": lapsed,
         "due_date": due_date,
     }
-    add_event(
+    add_audited_event(
         session,
         case,
         kind=EventKind.step_fired,
+        action="case.step",
         actor=ACTOR,
         now=now,
         from_state=before,
         detail=detail,
-    )
-    record(
-        session,
-        actor=ACTOR,
-        action="case.step",
-        subject_type="case",
-        subject_id=case.id,
-        detail=detail,
-        now=now,
     )
     session.flush()
     report.fired.append(

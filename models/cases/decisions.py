@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from dualduty.errors import ConflictError, NotFoundError, UserError
 from dualduty.problems import Problem
-from models.audit import lock_chain, record
-from models.cases.history import add_event, bump, local_date
+from models.audit import lock_chain
+from models.cases.history import add_audited_event, bump, local_date
 from models.cases.tables import ACTIVE_STATES, Case, CaseState, EventKind, Outcome
 
 
@@ -224,23 +224,21 @@ def decide(
             case.state = CaseState.closed.value
             case.closed_at = now
             _stop_ladder(case)
-    add_event(
+    add_audited_event(
         session,
         case,
         kind=EventKind.decision,
+        action="case.decide",
         actor=actor,
         now=now,
         from_state=before,
         detail=detail,
-    )
-    record(
-        session,
-        actor=actor,
-        action="case.decide",
-        subject_type="case",
-        subject_id=case.id,
-        detail={**detail, "from_state": before, "to_state": case.state, "version": case.version},
-        now=now,
+        audit_detail={
+            **detail,
+            "from_state": before,
+            "to_state": case.state,
+            "version": case.version,
+        },
     )
     session.flush()
     return case

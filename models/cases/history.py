@@ -24,7 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from dualduty.errors import ConflictError
 from dualduty.settings import get_settings
-from models.audit import canonical_detail
+from models.audit import canonical_detail, record
 from models.cases.tables import Case, CaseEvent, EventKind
 
 _CLAIM_CHUNK = 500
@@ -89,4 +89,33 @@ def add_event(
         detail=canonical_detail(detail),
     )
     session.add(event)
+    return event
+
+
+def add_audited_event(
+    session: Session,
+    case: Case,
+    *,
+    kind: EventKind,
+    action: str,
+    actor: str,
+    now: dt.datetime,
+    from_state: str | None,
+    detail: Mapping[str, Any],
+    audit_detail: Mapping[str, Any] | None = None,
+) -> CaseEvent:
+    """Append the event and its entry in the audit log (``action`` on the case), both with
+    ``detail`` unless the audit entry is to say more (``audit_detail``)."""
+    event = add_event(
+        session, case, kind=kind, actor=actor, now=now, from_state=from_state, detail=detail
+    )
+    record(
+        session,
+        actor=actor,
+        action=action,
+        subject_type="case",
+        subject_id=case.id,
+        detail=detail if audit_detail is None else audit_detail,
+        now=now,
+    )
     return event
