@@ -6,9 +6,16 @@ as a list of ``Problem`` so an admin fixes a file in one pass rather than one er
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
+
+
+class Mark(Protocol):
+    """A parser's position, as ruamel.yaml's marks give it: 0-based line and column."""
+
+    line: int
+    column: int
 
 
 class Location(BaseModel):
@@ -19,6 +26,13 @@ class Location(BaseModel):
     file: str | None = None
     line: int | None = None
     column: int | None = None
+
+    @classmethod
+    def at_mark(cls, file: str, mark: Mark | None) -> Location:
+        """Where a parser's mark points; the file alone when the error carries no mark."""
+        if mark is None:
+            return cls(file=file)
+        return cls(file=file, line=mark.line + 1, column=mark.column + 1)
 
     def __str__(self) -> str:
         parts = [self.file or "<input>"]

@@ -263,16 +263,11 @@ def _read_yaml(path: Path, text: str, *, encoding: str) -> Table:
     try:
         data = yaml.load(text)
     except MarkedYAMLError as error:
-        mark = error.problem_mark
         raise UserError(
             [
                 Problem(
                     message=f"YAML 格式错误 / invalid YAML: {error.problem}",
-                    location=Location(
-                        file=str(path),
-                        line=mark.line + 1 if mark else None,
-                        column=mark.column + 1 if mark else None,
-                    ),
+                    location=Location.at_mark(str(path), error.problem_mark),
                 )
             ]
         ) from None

@@ -204,16 +204,11 @@ def parse_channels(text: str, *, file: str = "<channels>") -> Channels:
     try:
         document = yaml.load(text)
     except MarkedYAMLError as error:
-        mark = error.problem_mark
         raise UserError(
             [
                 Problem(
                     message=f"YAML 格式错误 / invalid YAML: {error.problem}",
-                    location=Location(
-                        file=file,
-                        line=mark.line + 1 if mark else None,
-                        column=mark.column + 1 if mark else None,
-                    ),
+                    location=Location.at_mark(file, error.problem_mark),
                 )
             ]
         ) from None

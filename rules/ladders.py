@@ -214,12 +214,7 @@ def load_ladders(path: Path) -> dict[str, Ladder]:
             f"找不到阶梯文件 / ladders file not found: {path}", hint="check the path"
         ) from error
     except YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        location = Location(
-            file=str(path),
-            line=mark.line + 1 if mark else None,
-            column=mark.column + 1 if mark else None,
-        )
+        location = Location.at_mark(str(path), getattr(error, "problem_mark", None))
         raise UserError(
             [Problem(message=f"YAML 语法错误 / YAML syntax error: {error}", location=location)]
         ) from error

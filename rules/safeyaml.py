@@ -331,15 +331,10 @@ def load_text(text: str, *, file: str = "<input>") -> MarkedDoc:
     except _Refused:
         pass
     except MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
         builder.problems.append(
             Problem(
                 message=f"YAML 语法错误 / YAML syntax error: {error.problem or error.context}",
-                location=Location(
-                    file=file,
-                    line=mark.line + 1 if mark else None,
-                    column=mark.column + 1 if mark else None,
-                ),
+                location=Location.at_mark(file, error.problem_mark or error.context_mark),
                 hint="check indentation and quoting; expressions with ':' or '#' need quotes",
             )
         )
