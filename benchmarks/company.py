@@ -1,14 +1,14 @@
 """A synthetic group company and a year of its evidence, generated inside DuckDB.
 
 Everything is computed from row numbers and a seed by integer hashing in SQL (``rnd(i, salt)``),
-so the same arguments give the same company on any machine, 2M records take about a second, and
-no Python loop runs per record. The tables have exactly the shapes of ``evidence.frames`` (the
+so the same arguments give the same company on any machine, 2M records take about two seconds,
+and no Python loop runs per record. The tables have exactly the shapes of ``evidence.frames`` (the
 engine's contract): ``org_units``, ``org_people``, ``org_posts`` and ``ev_<type>`` per evidence
 type of ``benchmarks/pack.yaml``, with ``_id`` (the id the record gets in the store) and ``_key``
 (its natural key, as ``evidence.store.natural_key`` would write it).
 
-The company: one company > mines > departments > party branches > party groups (about 1 : 200 :
-20 : 4 of all units are mines, departments, branches; the rest groups). A 党支部书记 per branch
+The company: one company > mines > departments > party branches > party groups (one unit in 200 is
+a mine, one in 20 a department, one in 4 a branch, the rest are groups). A 党支部书记 per branch
 (1% vacant), a 部门负责人 per department, a 矿长 per mine; 8% of branch secretaries and
 department heads hand over in the middle of the year. Cadres carry the tag 领导干部.
 

@@ -12,8 +12,10 @@
 4. Measures (a) evaluation only on loaded tables, engine vs the SQL reference in the same run;
    (b) store -> load_frames -> evaluate -> stored findings, per database, with a cold and a warm
    evidence cache; (c) evaluation only at ``--scale`` records (company scaled alike). Wall times
-   are medians of ``--repeat`` runs; memory is the process's peak RSS (VmHWM, reset before each
-   measured step through /proc/self/clear_refs) and its rise over the RSS the step started at.
+   are medians of ``--repeat`` runs, with the process's CPU time beside them. Memory: a fresh
+   process loads the tables from Parquet and evaluates once (benchmarks/memory_probe.py), so
+   nothing done earlier counts; other rows show this process's peak RSS (VmHWM, reset through
+   /proc/self/clear_refs before each step) and its rise over the step's starting RSS.
 
 PostgreSQL: a throwaway database on DUALDUTY_BENCH_PG_URL (default the local server), dropped at
 the end. The machine's load average is printed with the results: other processes skew timings.
