@@ -16,7 +16,8 @@ ensure_venv() {
 
 # The console's browser tests drive Debian's chromium (playwright cannot download a browser here).
 ensure_browser() {
-  if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "wenquanyi"; then
+  # grep without -q: with pipefail, -q exiting early would SIGPIPE fc-list and fail the test.
+  if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -i "wenquanyi" >/dev/null; then
     return 0
   fi
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
