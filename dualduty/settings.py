@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from dualduty.errors import UserError
+from dualduty.problems import Problem
 
 CONFIG_FILE = "dualduty.toml"
 
@@ -99,6 +103,29 @@ class Settings(BaseSettings):
     def assessment_reports_dir(self) -> Path:
         return self.reports_dir or self.data_dir / "reports"
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _parseable_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "not a database URL (sqlite:///dualduty.db or postgresql+psycopg2://user@host/db)"
+            ) from None
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -114,4 +141,21 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings, or a UserError naming each bad setting and where settings come from."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise UserError(
+            [
+                Problem(
+                    message=f"配置错误 / bad setting: {item['msg']}",
+                    field=".".join(str(part) for part in item["loc"]) or None,
+                    hint=(
+                        "settings come from DUALDUTY_* environment variables and "
+                        f"{CONFIG_FILE} (keys: the setting names in lower case, e.g. "
+                        'database_url = "sqlite:///dualduty.db")'
+                    ),
+                )
+                for item in error.errors()
+            ]
+        ) from None

@@ -24,7 +24,8 @@ from dualduty.cli import (
     users,
 )
 from dualduty.cli.console import err_console
-from dualduty.errors import DualdutyError
+from dualduty.errors import DualdutyError, RunError, UserError
+from dualduty.settings import get_settings
 
 app = typer.Typer(
     name="dualduty",
@@ -55,10 +56,33 @@ app.command("assess", rich_help_panel=REVIEW)(assess.assess)
 app.add_typer(audit.app, name="audit", rich_help_panel=REVIEW)
 app.command("serve", rich_help_panel=REVIEW)(serve.serve)
 
+
 def main() -> None:
     """Console-script entry: user errors print cleanly with their exit code, never a traceback."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
     try:
         app()
-    except DualdutyError as error:
-        err_console.print(f"[bold red]错误 / error[/]: {error}", markup=True, highlight=False)
+    except UserError as error:
+        # Each problem already reads "where: error: what (hint)".
+        err_console.print(str(error), style="red", markup=False, highlight=False, soft_wrap=True)
         sys.exit(error.exit_code)
+    except DualdutyError as error:
+        err_console.print(
+            f"错误 / error: {error}", style="red", markup=False, highlight=False, soft_wrap=True
+        )
+        sys.exit(error.exit_code)
+    except OperationalError as error:
+        # The database is down, unreachable or refuses us: say which one, never the password.
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        where = make_url(get_settings().database_url).render_as_string(hide_password=True)
+        err_console.print(
+            f"错误 / error: 无法连接数据库 / cannot use the database ({where}): {reason}\n"
+            "提示 / hint: check DUALDUTY_DATABASE_URL and that the server is running",
+            style="red",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(RunError.exit_code)
