@@ -1,6 +1,6 @@
 """DingTalk custom group robot (钉钉自定义机器人), with 加签 signing.
 
-Signing (shared/domain/DOMAIN.md §5): ``string_to_sign = f"{T}\\n{secret}"`` with T in
+Signing (docs/domain.md §5): ``string_to_sign = f"{T}\\n{secret}"`` with T in
 milliseconds; ``sign = urlencode(base64(HMAC-SHA256(secret, string_to_sign)))``; both go in the
 query string. Errors come back with HTTP 200, so ``errcode`` is always checked.
 

@@ -1,6 +1,6 @@
 """Feishu / Lark custom bot (飞书自定义机器人): an interactive card with a link button.
 
-Signing differs from DingTalk (shared/domain/DOMAIN.md §5): T in **seconds**, the HMAC *key*
+Signing differs from DingTalk (docs/domain.md §5): T in **seconds**, the HMAC *key*
 is ``f"{T}\\n{secret}"`` and the message is empty, base64 without URL-encoding, and both go in
 the JSON body. Chat bots cannot de-duplicate: a crash between send and record re-sends once.
 """

@@ -47,7 +47,7 @@ def test_sample_scheme_loads_with_its_chinese_titles() -> None:
         "优秀党务工作者",
         "先进基层党组织",
     }
-    # The 影响期 defaults of shared/domain/DOMAIN.md §2, in months.
+    # The 影响期 defaults of docs/domain.md §2, in months.
     periods = loaded.scheme.impact_periods
     assert (periods["警告"], periods["严重警告"], periods["撤销党内职务"], periods["诫勉"]) == (
         12,

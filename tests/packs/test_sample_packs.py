@@ -20,7 +20,7 @@ from rules.testing import find_tests, run_tests
 
 PACKS_DIR = Path(rules.__file__).parent / "packs"
 SAMPLE_PACKS = ("branch-life", "leadership", "integrity")
-# shared/domain/DOMAIN.md: A1–A12 organisational life, B1–B22 leadership, C1–C11 checks.
+# docs/domain.md: A1–A12 organisational life, B1–B22 leadership, C1–C11 checks.
 CATALOGUE = {"A": 12, "B": 22, "C": 11}
 CATALOGUE_ID = re.compile(r"^(?P<group>[ABC])(?P<number>\d+)$")
 
