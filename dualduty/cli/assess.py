@@ -16,6 +16,7 @@ from rich.table import Table
 
 from dualduty.cli.console import err_console, out
 from dualduty.errors import DualdutyError
+from dualduty.settings import get_settings
 
 if TYPE_CHECKING:
     from assessments.results import Scorecard
@@ -41,8 +42,13 @@ def assess(
         ),
     ] = None,
     out_dir: Annotated[
-        Path, typer.Option("--out", help="报告目录 / folder for the HTML and XLSX reports")
-    ] = Path("reports"),
+        Path | None,
+        typer.Option(
+            "--out",
+            help="报告目录 / folder for the HTML and XLSX reports "
+            "(default: DUALDUTY_REPORTS_DIR, else .dualduty/reports)",
+        ),
+    ] = None,
     publish: Annotated[
         bool, typer.Option("--publish", help="发布（仅限已结束的期间）/ publish a closed period")
     ] = False,
@@ -62,7 +68,7 @@ def assess(
 
         run = assess_period(
             period=period,
-            out_dir=out_dir,
+            out_dir=out_dir or get_settings().assessment_reports_dir,
             scheme_path=scheme,
             pack_paths=packs or [],
             publish=publish,

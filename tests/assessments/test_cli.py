@@ -54,6 +54,16 @@ def test_assess_prints_a_summary_and_writes_reports(seeded: None, tmp_path: Path
     assert "党支部" in load_workbook(xlsx).sheetnames
 
 
+def test_reports_default_to_the_data_folder_not_the_working_folder(
+    seeded: None, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["assess", "--period", "2026-Q3"])
+    assert result.exit_code == 0, result.output
+    # db_env sets DUALDUTY_DATA_DIR=tmp_path/data and runs in tmp_path.
+    assert (tmp_path / "data" / "reports" / "assessment-2026-Q3-draft.html").exists()
+    assert not (tmp_path / "reports").exists()
+
+
 def test_publish_then_reissue_keeps_both_versions(
     seeded: None, tmp_path: Path, db_env: str
 ) -> None:
