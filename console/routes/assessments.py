@@ -23,6 +23,7 @@ from assessments.reports import charts, render_html, text
 from assessments.reports.xlsx import build_workbook
 from assessments.results import EVIDENCE_LABELS, Scorecard, by_peer_group
 from assessments.service import AssessmentOutcome, run_assessment
+from console.auditing import actor_of
 from console.deps import Db, PageUser, Principal, State, render, require_role
 from console.guards import access_for
 from dualduty.errors import UserError
@@ -49,7 +50,7 @@ def assessments_page(
     unit_groups = list(by_peer_group(result.units).items())
     record(
         db,
-        actor=principal.user.username,
+        actor=actor_of(principal.user.username),
         action="assessment.view",
         subject_type="assessment",
         subject_id=outcome.assessment_id or chosen.label,
@@ -155,7 +156,7 @@ def _audit_export(
 ) -> None:
     record(
         db,
-        actor=principal.user.username,
+        actor=actor_of(principal.user.username),
         action="assessment.export",
         subject_type="assessment",
         subject_id=outcome.assessment_id or period.label,
