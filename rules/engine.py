@@ -6,13 +6,13 @@ Set-based by construction: each rule is one SQL query over the tables of ``evide
 Python loop. Python only turns result rows (one per finding) into ``Finding``s.
 
 The connection is used by one evaluation at a time: the engine keeps two temporary tables on it
-(``_dd_ancestors``, ``_dd_scope``).
+(``_dd_ancestors``, ``_dd_scope`` and, when only some passes are detailed, ``_dd_detail``).
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -22,7 +22,7 @@ from pydantic import TypeAdapter
 from dualduty.errors import NotFoundError, RunError
 from evidence.frames import ORG_TABLES, create_evidence_table, evidence_table
 from rules.compiler import CompiledPack, RulePlan
-from rules.findings import Finding, Verdict
+from rules.findings import Finding, FindingKey, Verdict
 from rules.kinds import Check, Duty
 from rules.periods import Period
 from rules.queries.check import check_sql, lookup_is_single_sql
@@ -88,23 +88,30 @@ def rule_query(
     plan: RulePlan,
     periods: list[JudgedPeriod],
     scoped: bool,
+    *,
+    all_passes_detailed: bool = True,
 ) -> str:
     """The rule's whole query: its kind's CTEs, then one row per finding with the columns that
-    vary (``VARYING``); ``with_constants`` adds the rest."""
+    vary (``VARYING``); ``with_constants`` adds the rest.
+
+    Without ``all_passes_detailed``, a pass gets its explanation and evidence ids only when its
+    key is in ``_dd_detail`` (see ``evaluate_table``)."""
     rule = plan.rule
+    detailed = all_passes_detailed
     if isinstance(rule, Duty):
-        body = duty_sql(plan, periods, scoped)
+        body = duty_sql(plan, periods, scoped, detailed)
     elif isinstance(rule, Check):
         single = all(
             con.execute(lookup_is_single_sql(lookup)).fetchall()[0][0] for lookup in plan.lookups
         )
-        body = check_sql(plan, periods, scoped, bool(empty_lookups(con, plan)), single)
+        empty = bool(empty_lookups(con, plan))
+        body = check_sql(plan, periods, scoped, empty, single, detailed)
     else:
-        body = window_sql(plan, periods, scoped)
+        body = window_sql(plan, periods, scoped, detailed)
     return f"""{body}
 SELECT period, subject_id, unit_code, verdict, bearer AS bearer_person,
-       {explanation_sql(pack, plan)} AS explanation,
-       ids AS evidence_ids
+       CASE WHEN told THEN {explanation_sql(pack, plan)} ELSE '' END AS explanation,
+       CASE WHEN told THEN ids ELSE []::BIGINT[] END AS evidence_ids
 FROM result
 """
 
@@ -201,6 +208,7 @@ def evaluate_table(
     *,
     scope: str | None = None,
     rules: Sequence[str] | None = None,
+    detailed_passes: Iterable[FindingKey] | None = None,
 ) -> pa.Table:
     """Every finding (pass, fail, no-evidence) as one Arrow table, columns named as ``Finding``'s
     fields.
@@ -208,8 +216,29 @@ def evaluate_table(
     This is the bulk interface: an inspection of a large company yields hundreds of thousands of
     findings (most of them passes), which stay columnar here; turning each into a Python object
     costs far more than judging it. ``findings()`` converts the rows you need.
+
+    ``detailed_passes``: the keys ``(rule_id, subject_id, period)`` of the passes whose
+    explanation and evidence ids are wanted (an inspection wants them where a case exists, for the
+    case to show why it was resolved); the other passes come without them, which halves the
+    evaluation's cost at scale. ``None`` (the default) details every pass. Failures and
+    no-evidence findings are always detailed.
     """
     scoped = prepare(con, pack, scope)
+    all_passes_detailed = detailed_passes is None
+    if detailed_passes is not None:
+        keys = list(detailed_passes)
+        con.register(
+            "_dd_detail_keys",
+            pa.table(
+                {
+                    "rule_id": pa.array([k[0] for k in keys], pa.string()),
+                    "subject_id": pa.array([k[1] for k in keys], pa.string()),
+                    "period": pa.array([k[2] for k in keys], pa.string()),
+                }
+            ),
+        )
+        con.execute("CREATE OR REPLACE TEMP TABLE _dd_detail AS SELECT * FROM _dd_detail_keys")
+        con.unregister("_dd_detail_keys")
     plans = [pack.plan(rule_id) for rule_id in rules] if rules is not None else pack.plans
     tables = []
     for plan in plans:
@@ -217,7 +246,9 @@ def evaluate_table(
         if not periods:
             continue
         try:
-            sql = rule_query(pack, con, plan, periods, scoped)
+            sql = rule_query(
+                pack, con, plan, periods, scoped, all_passes_detailed=all_passes_detailed
+            )
             tables.append(with_constants(pack, plan, con.sql(sql).to_arrow_table()))
         except duckdb.Error as error:
             # The pack validated, so this is the data's shape (a table built for another version
@@ -253,6 +284,13 @@ def findings(table: pa.Table) -> list[Finding]:
     finally:
         if paused:
             gc.enable()
+
+
+def findings_table(found: Sequence[Finding]) -> pa.Table:
+    """The inverse of ``findings()``: ``Finding``s as a table of ``FINDINGS_SCHEMA`` (tests and
+    callers holding a few findings feed the bulk interfaces with it)."""
+    rows = [f.model_dump(mode="json") for f in found]
+    return pa.Table.from_pylist(rows, schema=_PLAIN).cast(FINDINGS_SCHEMA)
 
 
 def evaluate(

@@ -177,7 +177,7 @@ def _duty_records(
     subject_id: str,
 ) -> list[RecordDetail]:
     rows = con.execute(
-        f"WITH {periods_cte(periods)}, {recs_cte(plan)} "
+        f"WITH {periods_cte(periods)}, {recs_cte(plan, periods)} "
         "SELECT _id, ok, on_time, d FROM recs WHERE sid = ? ORDER BY d NULLS LAST, _id",
         [subject_id],
     ).fetchall()
@@ -212,7 +212,7 @@ def _check_records(
     evidence_lookups = [lk for lk in plan.lookups if lk.evidence is not None]
     looked = "".join(f", {lk.alias}._id" for lk in evidence_lookups)
     rows = con.execute(
-        f"WITH {periods_cte(periods)}, {base_cte(plan, False)} "
+        f"WITH {periods_cte(periods)}, {base_cte(plan, periods, False)} "
         f"SELECT {RECORD}._id, coalesce(({plan.require.sql}), FALSE){looked} "
         f"FROM base {RECORD} {joins} "
         f"WHERE coalesce({RECORD}._key, {RECORD}._id::VARCHAR) = ?",
@@ -269,7 +269,7 @@ def _window_records(
     assert isinstance(rule, Window)
     label = periods[0].label
     rows = con.execute(
-        f"WITH {periods_cte(periods)}, {window_ctes(plan, False)} "
+        f"WITH {periods_cte(periods)}, {window_ctes(plan, periods, False)} "
         "SELECT w._id, w.wn, w.wtotal, "
         "  EXISTS (SELECT 1 FROM members m WHERE m._id = w._id AND m.label = ?) "
         "FROM win w WHERE w.g = ? "

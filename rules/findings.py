@@ -10,6 +10,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+FindingKey = tuple[str, str, str]
+"""``(rule_id, subject_id, period)``: one case per key."""
+
 
 class Verdict(StrEnum):
     passed = "pass"
@@ -59,5 +62,5 @@ class Finding(BaseModel):
     evidence_ids: list[int] = Field(default_factory=list)  # evidence store record ids
 
     @property
-    def key(self) -> tuple[str, str, str]:
+    def key(self) -> FindingKey:
         return (self.rule_id, self.subject_id, self.period)

@@ -11,9 +11,11 @@ from rules.queries.common import (
     bearer_join,
     bearers_cte,
     ids_list,
+    in_period,
     in_scope,
     literal,
     periods_cte,
+    told_cte,
     verdict_sql,
 )
 
@@ -36,12 +38,12 @@ def lookup_join(lookup: LookupPlan) -> str:
     return f"LEFT JOIN ({source}) {alias} ON {condition}"
 
 
-def base_cte(plan: RulePlan, scoped: bool) -> str:
+def base_cte(plan: RulePlan, periods: list[JudgedPeriod], scoped: bool) -> str:
     """``base``: the selected records (``when``) with their period label and reference date."""
     member = "TRUE"
     date = f'CAST({RECORD}."{plan.date_field}" AS DATE)' if plan.date_field else None
     if plan.period.kind is not None and date is not None:
-        member = f"{date} BETWEEN p.p_start AND p.p_end"
+        member = in_period(plan.period.kind, date, periods)
     ref = f"coalesce({date}, p.ref)" if date and plan.bearer_at.value == "record_date" else "p.ref"
     when = f"coalesce(({plan.when.sql}), FALSE)" if plan.when else "TRUE"
     unit = f'{RECORD}."{plan.unit_field}"'
@@ -70,8 +72,7 @@ def judged_cte(plan: RulePlan, single: bool) -> str:
          {RECORD}._period AS period,
          {RECORD}."{plan.unit_field}"::VARCHAR AS unit_code,
          {RECORD}._ref AS at_day,
-         coalesce(({plan.require.sql}), FALSE) AS ok,
-         [{", ".join(found)}]::BIGINT[] AS looked_up
+         coalesce(({plan.require.sql}), FALSE) AS ok{"".join(f", {f} AS _found{i}" for i, f in enumerate(found))}
   FROM base {RECORD}
   {joins}
 )"""
@@ -108,23 +109,40 @@ def lookup_is_single_sql(lookup: LookupPlan) -> str:
     )
 
 
+def looked_up_sql(plan: RulePlan, single: bool) -> str:
+    """The looked-up records' ids as a list: built only for the findings that cite them."""
+    if not single:
+        return "looked_up"
+    found = [
+        f"_found{i}" for i, lk in enumerate(lk for lk in plan.lookups if lk.evidence is not None)
+    ]
+    return f"[{', '.join(found)}]::BIGINT[]"
+
+
 def check_sql(
     plan: RulePlan,
     periods: list[JudgedPeriod],
     scoped: bool,
     missing_evidence: bool,
     single: bool = False,
+    all_passes_detailed: bool = True,
 ) -> str:
     return f"""
 WITH {periods_cte(periods)},
-{base_cte(plan, scoped)},
+{base_cte(plan, periods, scoped)},
 {judged_cte(plan, single)},
 {bearers_cte(plan, "judged")},
-result AS (
-  SELECT j.subject_id, j.unit_code, j.period,
+verdicts AS (
+  SELECT j.*,
          {verdict_sql("TRUE" if missing_evidence else "FALSE", "j.ok")} AS verdict,
-         {bearer_column(plan, "j.subject_id")} AS bearer,
-         [j._id] || {ids_list("j.looked_up")} AS ids
+         {bearer_column(plan, "j.subject_id")} AS bearer
   FROM judged j
   {bearer_join("j")}
+),
+{told_cte(plan.id, all_passes_detailed, source="verdicts", name="told_rows")},
+result AS (
+  SELECT subject_id, unit_code, period, verdict, bearer, told,
+         CASE WHEN told THEN [_id] || {ids_list(looked_up_sql(plan, single))}
+              ELSE []::BIGINT[] END AS ids
+  FROM told_rows
 )"""

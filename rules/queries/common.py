@@ -5,8 +5,9 @@ prepares once per evaluation: ``_dd_ancestors(unit, ancestor, depth)`` (each uni
 depth 0 and every ancestor above it) and ``_dd_scope(unit)`` (the units in scope).
 
 Every kind's query ends in a CTE ``result`` with the columns ``subject_id, unit_code, period,
-verdict, bearer, ids`` plus the numbers its explanation needs; the engine adds the constant columns
-and the explanation (``rules.wording``) in one final SELECT.
+verdict, bearer, ids, told`` plus the numbers its explanation needs; the engine adds the constant
+columns and the explanation (``rules.wording``) in one final SELECT. ``told`` says whether the
+finding carries its explanation and evidence ids (``told_cte``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ from rules.compiler import RulePlan
 from rules.findings import SubjectKind
 from rules.parts import BearerAt, Subject
 from rules.periods import Period, PeriodKind
+
+_LABEL_SQL = {
+    PeriodKind.month: "strftime({d}, '%Y-%m')",
+    PeriodKind.quarter: "concat(year({d}), '-Q', quarter({d}))",
+    PeriodKind.half: "concat(year({d}), '-H', CASE WHEN month({d}) <= 6 THEN 1 ELSE 2 END)",
+    PeriodKind.year: "year({d})::VARCHAR",
+}
 
 MAX_IDS = 50  # evidence ids cited per finding; explain() lists every record
 EARLIEST = dt.date(1, 1, 1)
@@ -167,13 +175,18 @@ def bearers_cte(plan: RulePlan, source: str) -> str:
     if bearer is None:
         return "bearers AS (SELECT NULL::VARCHAR AS unit, NULL::DATE AS at_day, NULL::VARCHAR AS bearer)"
     depth = "" if bearer.up else "AND a.depth = 0"
+    # Candidate holders per unit first (small: units x ancestors holding the post), then one
+    # equality join on the unit: left to itself, the optimiser may range-join the dates first.
     return (
         f"pairs AS (SELECT DISTINCT unit_code, at_day FROM {source}), "
-        "bearers AS (SELECT s.unit_code AS unit, s.at_day, o.person_code AS bearer FROM pairs s "
-        f"JOIN _dd_ancestors a ON a.unit = s.unit_code {depth} "
-        f"JOIN org_posts o ON o.unit_code = a.ancestor AND {holds_post('o', [bearer.post], 's.at_day')} "
+        "holders AS MATERIALIZED (SELECT a.unit, a.depth, o.person_code, o.since, o.until "
+        f"FROM _dd_ancestors a JOIN org_posts o ON o.unit_code = a.ancestor {depth} "
+        f"WHERE o.post_name IN {text_list([bearer.post])}), "
+        "bearers AS (SELECT s.unit_code AS unit, s.at_day, h.person_code AS bearer FROM pairs s "
+        "JOIN holders h ON h.unit = s.unit_code AND h.since <= s.at_day "
+        "AND (h.until IS NULL OR h.until >= s.at_day) "
         "QUALIFY row_number() OVER (PARTITION BY s.unit_code, s.at_day "
-        "ORDER BY a.depth, o.person_code) = 1)"
+        "ORDER BY h.depth, h.person_code) = 1)"
     )
 
 
@@ -200,3 +213,41 @@ def ids_list(column: str) -> str:
         f"CASE WHEN len({column}) > 1 THEN list_sort(list_distinct({column}))[1:{MAX_IDS}] "
         f"ELSE list_filter(coalesce({column}, []::BIGINT[]), lambda x: x IS NOT NULL) END"
     )
+
+
+def told_cte(rule_id: str, all_passes_detailed: bool, *, source: str, name: str) -> str:
+    """``name``: the rows of ``source`` (with ``subject_id, period, verdict``) plus ``told``.
+
+    Failures and no-evidence findings are always told; a pass only when every pass is wanted, or
+    when its key is in ``_dd_detail(rule_id, subject_id, period)`` (an inspection asks for the
+    passes that resolve a case). A million untold passes cost nothing to explain.
+    """
+    if all_passes_detailed:
+        return f"{name} AS (SELECT *, TRUE AS told FROM {source})"
+    return (
+        "detail AS (SELECT DISTINCT subject_id AS d_subject, period AS d_period FROM _dd_detail "
+        f"WHERE rule_id = {literal(rule_id)}),\n"
+        f"{name} AS (SELECT v.*, (v.verdict <> 'pass' OR d.d_subject IS NOT NULL) AS told "
+        f"FROM {source} v LEFT JOIN detail d ON d.d_subject = v.subject_id AND d.d_period = v.period)"
+    )
+
+
+def in_period(
+    kind: PeriodKind | None,
+    date: str,
+    periods: list[JudgedPeriod],
+    *,
+    alias: str = "p",
+    until_due: bool = False,
+) -> str:
+    """Join condition: the date ``date`` falls in the period ``alias`` (to its due date with
+    ``until_due``: a record inside the grace days still counts, as late or on time).
+
+    When no period stretches past its end, the date's own label is matched (a hash join on one
+    value per record); otherwise the date is ranged over each period's span.
+    """
+    if kind is not None and (not until_due or all(p.due <= p.end for p in periods)):
+        return f"{_LABEL_SQL[kind].format(d=date)} = {alias}.label"
+    if not until_due:
+        return f"{date} BETWEEN {alias}.p_start AND {alias}.p_end"
+    return f"{date} BETWEEN {alias}.p_start AND greatest({alias}.p_end, {alias}.due)"

@@ -11,13 +11,15 @@ from rules.queries.common import (
     bearer_column,
     bearer_join,
     bearers_cte,
+    in_period,
     periods_cte,
     subjects_cte,
+    told_cte,
     verdict_sql,
 )
 
 
-def record_terms(plan: RulePlan) -> tuple[str, str, str]:
+def record_terms(plan: RulePlan, periods: list[JudgedPeriod]) -> tuple[str, str, str]:
     """SQL for (the record belongs to the period, it is on time, it matches ``where``)."""
     rule = plan.rule
     assert isinstance(rule, Duty)
@@ -28,7 +30,7 @@ def record_terms(plan: RulePlan) -> tuple[str, str, str]:
     on_time = f"coalesce({date} <= p.due, FALSE)"
     if rule.period_field is not None:
         return f'{RECORD}."{rule.period_field}" = p.label', on_time, where
-    return f"{date} BETWEEN p.p_start AND greatest(p.p_end, p.due)", on_time, where
+    return in_period(plan.period.kind, date, periods, until_due=True), on_time, where
 
 
 def measure_sql(rule: Duty) -> str:
@@ -49,11 +51,11 @@ def threshold_sql(rule: Duty, measure: str) -> str:
     return " AND ".join(terms)
 
 
-def recs_cte(plan: RulePlan) -> str:
+def recs_cte(plan: RulePlan, periods: list[JudgedPeriod]) -> str:
     """``recs(_id, sid, label, ok, on_time, val, d)``: each record placed in its period."""
     rule = plan.rule
     assert isinstance(rule, Duty)
-    member, on_time, where = record_terms(plan)
+    member, on_time, where = record_terms(plan, periods)
     value = rule.sum or rule.distinct
     value_sql = f'{RECORD}."{value}"' if value else "NULL"
     date_sql = f'CAST({RECORD}."{plan.date_field}" AS DATE)' if plan.date_field else "NULL::DATE"
@@ -64,30 +66,31 @@ def recs_cte(plan: RulePlan) -> str:
     )
 
 
-def duty_sql(plan: RulePlan, periods: list[JudgedPeriod], scoped: bool) -> str:
+def duty_sql(
+    plan: RulePlan, periods: list[JudgedPeriod], scoped: bool, all_passes_detailed: bool = True
+) -> str:
+    """Counts first, cited records after: the evidence ids are gathered only for the findings
+    that are told (``told_cte``), which at scale is a few percent of them."""
     rule = plan.rule
     assert isinstance(rule, Duty)
     return f"""
 WITH {periods_cte(periods)},
 {subjects_cte(rule.subject, scoped)},
-{recs_cte(plan)},
+{recs_cte(plan, periods)},
 agg AS (
   SELECT sid, label,
          count(*) FILTER (WHERE ok AND on_time) AS n,
          {measure_sql(rule)} AS measure,
-         count(*) FILTER (WHERE ok AND NOT on_time) AS late,
-         list(_id) FILTER (WHERE ok) AS ids
-  FROM recs WHERE sid IN (SELECT subject_id FROM subjects) GROUP BY sid, label
+         count(*) FILTER (WHERE ok AND NOT on_time) AS late
+  FROM recs WHERE ok GROUP BY sid, label
 ),
 present AS (SELECT label, count(*) AS records FROM recs GROUP BY label),
 {bearers_cte(plan, "subjects")},
-result AS (
+verdicts AS (
   SELECT s.subject_id, s.unit_code, s.label AS period,
          {verdict_sql("coalesce(pr.records, 0) = 0", threshold_sql(rule, "coalesce(a.measure, 0)"))}
            AS verdict,
          {bearer_column(plan, "s.subject_id")} AS bearer,
-         CASE WHEN len(a.ids) > 1 THEN list_sort(a.ids)[1:{MAX_IDS}]
-              ELSE coalesce(a.ids, []::BIGINT[]) END AS ids,
          coalesce(a.n, 0) AS n,
          coalesce(a.measure, 0)::DECIMAL(38, 4) AS total,
          coalesce(a.late, 0) AS late
@@ -95,4 +98,15 @@ result AS (
   LEFT JOIN agg a ON a.sid = s.subject_id AND a.label = s.label
   LEFT JOIN present pr ON pr.label = s.label
   {bearer_join("s")}
+),
+{told_cte(plan.id, all_passes_detailed, source="verdicts", name="told_rows")},
+cited AS (
+  SELECT r.sid, r.label, list(r._id ORDER BY r._id)[1:{MAX_IDS}] AS ids
+  FROM recs r SEMI JOIN (SELECT subject_id, period FROM told_rows WHERE told) t
+    ON t.subject_id = r.sid AND t.period = r.label
+  WHERE r.ok GROUP BY r.sid, r.label
+),
+result AS (
+  SELECT t.*, coalesce(c.ids, []::BIGINT[]) AS ids
+  FROM told_rows t LEFT JOIN cited c ON c.sid = t.subject_id AND c.label = t.period
 )"""

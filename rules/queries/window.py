@@ -12,8 +12,10 @@ from rules.queries.common import (
     bearer_join,
     bearers_cte,
     ids_list,
+    in_period,
     in_scope,
     periods_cte,
+    told_cte,
 )
 
 
@@ -43,7 +45,7 @@ def base_cte(plan: RulePlan, scoped: bool) -> str:
     )
 
 
-def window_ctes(plan: RulePlan, scoped: bool) -> str:
+def window_ctes(plan: RulePlan, periods: list[JudgedPeriod], scoped: bool) -> str:
     """``win`` (each record with the count and total of the N days up to it), ``ends`` (those in
     a judged period), ``flagged`` (windows over the line) and ``members`` (their records)."""
     rule = plan.rule
@@ -54,7 +56,7 @@ win AS (
   SELECT *, count(*) OVER w AS wn, sum(v) OVER w AS wtotal FROM base
   WINDOW w AS (PARTITION BY g ORDER BY d RANGE BETWEEN INTERVAL {days} DAYS PRECEDING AND CURRENT ROW)
 ),
-ends AS (SELECT w.*, p.label FROM win w JOIN periods p ON w.d BETWEEN p.p_start AND p.p_end),
+ends AS (SELECT w.*, p.label FROM win w JOIN periods p ON {in_period(plan.period.kind, "w.d", periods)}),
 flagged AS (SELECT * FROM ends WHERE wn >= {rule.min_count} AND wtotal >= {rule.at_least}),
 members AS (
   SELECT DISTINCT f.g, f.label, b._id FROM flagged f
@@ -62,10 +64,12 @@ members AS (
 )"""
 
 
-def window_sql(plan: RulePlan, periods: list[JudgedPeriod], scoped: bool) -> str:
+def window_sql(
+    plan: RulePlan, periods: list[JudgedPeriod], scoped: bool, all_passes_detailed: bool = True
+) -> str:
     return f"""
 WITH {periods_cte(periods)},
-{window_ctes(plan, scoped)},
+{window_ctes(plan, periods, scoped)},
 groups AS (
   SELECT g, label, arg_max(unit_code, d) AS unit_code, max(d) AS at_day, count(*) AS records
   FROM ends GROUP BY g, label
@@ -73,7 +77,7 @@ groups AS (
 worst AS (SELECT g, label, max(wtotal) AS total, arg_max(wn, wtotal) AS n FROM flagged GROUP BY g, label),
 cited AS (SELECT g, label, list(_id) AS ids FROM members GROUP BY g, label),
 {bearers_cte(plan, "groups")},
-result AS (
+verdicts AS (
   SELECT gr.g AS subject_id, gr.unit_code, gr.label AS period,
          CASE WHEN w.total IS NULL THEN 'pass' ELSE 'fail' END AS verdict,
          {bearer_column(plan, "gr.g")} AS bearer,
@@ -84,4 +88,5 @@ result AS (
   LEFT JOIN worst w ON w.g = gr.g AND w.label = gr.label
   LEFT JOIN cited c ON c.g = gr.g AND c.label = gr.label
   {bearer_join("gr")}
-)"""
+),
+{told_cte(plan.id, all_passes_detailed, source="verdicts", name="result")}"""

@@ -455,3 +455,46 @@ def test_a_table_of_another_shape_is_a_run_error_naming_the_rule() -> None:
     with pytest.raises(RunError, match="rule committee could not run"):
         evaluate(pack, con, Period.parse("2026-03"))
     con.close()
+
+
+def test_untold_passes_lose_only_their_words_and_ids() -> None:
+    """Every kind (the benchmark pack has 13 rules of all of them): with ``detailed_passes``,
+    verdicts and bearers are the same, failures keep their words and ids, and a pass is detailed
+    exactly when its key is asked for."""
+    from pathlib import Path
+
+    from benchmarks.company import generate
+    from evidence import frames
+    from rules.compiler import load_pack
+
+    pack = load_pack(Path(__file__).parents[2] / "benchmarks" / "pack.yaml")
+    con = frames.connect()
+    try:
+        generate(con, pack, records=4000, units=60, people=600, seed=3)
+        year = Period.parse("2026")
+        full = evaluate_table(pack, con, year).to_pylist()
+        passes = [r for r in full if r["verdict"] == "pass"]
+        asked = {(r["rule_id"], r["subject_id"], r["period"]) for r in passes[::7]}
+        lean = evaluate_table(pack, con, year, detailed_passes=asked).to_pylist()
+    finally:
+        con.close()
+    assert {r["rule_id"] for r in full} == {p.id for p in pack.plans}
+    assert {r["verdict"] for r in full} == {"pass", "fail"}
+    key = lambda r: (r["rule_id"], r["subject_id"], r["period"])  # noqa: E731
+    by_key = {key(r): r for r in full}
+    assert len(lean) == len(full) == len(by_key)
+    detailed = 0
+    for row in lean:
+        whole = by_key[key(row)]
+        assert {k: v for k, v in row.items() if k not in ("explanation", "evidence_ids")} == {
+            k: v for k, v in whole.items() if k not in ("explanation", "evidence_ids")
+        }
+        if row["verdict"] != "pass" or key(row) in asked:
+            assert (row["explanation"], row["evidence_ids"]) == (
+                whole["explanation"],
+                whole["evidence_ids"],
+            )
+            detailed += 1
+        else:
+            assert (row["explanation"], row["evidence_ids"]) == ("", [])
+    assert detailed < len(lean)
