@@ -11,6 +11,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Any
 
@@ -23,7 +24,7 @@ from dualduty.problems import Problem
 from models import org
 from models.cases.tables import ACTIVE_STATES, SEVERITY_RANK, Case, CaseEvent, CaseState
 from models.findings import StoredFinding
-from rules.findings import Severity, Side
+from rules.findings import FindingKey, Severity, Side
 
 MAX_PAGE = 500
 
@@ -232,3 +233,11 @@ def find_by_key(session: Session, *, rule_id: str, subject_id: str, period: str)
             Case.rule_id == rule_id, Case.subject_id == subject_id, Case.period == period
         )
     ).first()
+
+
+def case_keys(session: Session, *, packs: Collection[str]) -> set[FindingKey]:
+    """The keys ``(rule_id, subject_id, period)`` of every case of these packs, whatever its
+    state: an inspection details the passes on these keys (a pass resolving a case must say why)
+    and hands them to reconcile with the failures."""
+    query = select(Case.rule_id, Case.subject_id, Case.period).where(Case.pack.in_(list(packs)))
+    return {(rule_id, subject_id, period) for rule_id, subject_id, period in session.execute(query)}

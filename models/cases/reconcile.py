@@ -60,33 +60,35 @@ def reconcile(
     lock_chain(session)
     before = session.scalar(select(StoredFinding.id).order_by(StoredFinding.id.desc()).limit(1))
     rows = stored_findings.store(session, findings=findings, inspection_id=inspection_id, now=now)
-    report.findings_stored = sum(1 for r in rows.values() if before is None or r.id > before)
+    report.findings_stored = sum(1 for row_id in rows.values() if before is None or row_id > before)
     hashes = {f.key: stored_findings.content_hash(f) for f in findings}
     cases = _load_cases(session, [f.key for f in findings])
     today = local_date(now)
     drafts: list[AuditDraft] = []
     new_cases: list[Case] = []
 
-    todo: list[tuple[Case, Finding, StoredFinding]] = []
+    todo: list[tuple[Case, Finding, int]] = []
     for finding in findings:
-        row = rows[hashes[finding.key]]
+        finding_id = rows[hashes[finding.key]]
         case = cases.get(finding.key)
         if case is None:
             if finding.verdict is Verdict.failed:
-                new_cases.append(_new_case(finding, row, now=now, today=today))
+                new_cases.append(_new_case(finding, finding_id, now=now, today=today))
             else:
                 report.ignored += 1
         else:
-            todo.append((case, finding, row))
+            todo.append((case, finding, finding_id))
 
     changing = [item for item in todo if _action(*item) is not None]
     for attempt in range(_CONFLICT_RETRIES):
         conflicted = {c.id for c in claim(session, [c for c, _, _ in changing], now=now)}
-        for case, finding, row in changing:
+        for case, finding, finding_id in changing:
             if case.id not in conflicted:
-                action = _action(case, finding, row)
+                action = _action(case, finding, finding_id)
                 assert action is not None
-                _perform(session, case, finding, row, action, now=now, today=today, report=report)
+                _perform(
+                    session, case, finding, finding_id, action, now=now, today=today, report=report
+                )
         if not conflicted:
             break
         if attempt == _CONFLICT_RETRIES - 1:
@@ -186,7 +188,7 @@ def deadline_of(finding: Finding, *, today: dt.date) -> dt.date:
     return Period.parse(finding.period).end if finding.period else today
 
 
-def _new_case(finding: Finding, row: StoredFinding, *, now: dt.datetime, today: dt.date) -> Case:
+def _new_case(finding: Finding, finding_id: int, *, now: dt.datetime, today: dt.date) -> Case:
     deadline = deadline_of(finding, today=today)
     return Case(
         rule_id=finding.rule_id,
@@ -200,7 +202,7 @@ def _new_case(finding: Finding, row: StoredFinding, *, now: dt.datetime, today: 
         severity_rank=SEVERITY_RANK[finding.severity],
         bearer_person=finding.bearer_person,
         bearer_post=finding.bearer_post,
-        finding_id=row.id,
+        finding_id=finding_id,
         state=CaseState.open.value,
         late=False,
         reopen_count=0,
@@ -215,8 +217,8 @@ def _new_case(finding: Finding, row: StoredFinding, *, now: dt.datetime, today: 
     )
 
 
-def _take_finding(case: Case, finding: Finding, row: StoredFinding) -> None:
-    case.finding_id = row.id
+def _take_finding(case: Case, finding: Finding, finding_id: int) -> None:
+    case.finding_id = finding_id
     case.unit_code = finding.unit_code
     case.severity = finding.severity.value
     case.severity_rank = SEVERITY_RANK[finding.severity]
@@ -231,12 +233,12 @@ class _Action(StrEnum):
     update = "update"
 
 
-def _action(case: Case, finding: Finding, row: StoredFinding) -> _Action | None:
+def _action(case: Case, finding: Finding, finding_id: int) -> _Action | None:
     if case.state_enum in ACTIVE_STATES and finding.verdict is Verdict.passed:
         return _Action.resolve
     if case.state_enum is CaseState.resolved and finding.verdict is Verdict.failed:
         return _Action.reopen
-    if case.finding_id != row.id:
+    if case.finding_id != finding_id:
         return _Action.update
     return None
 
@@ -245,7 +247,7 @@ def _perform(
     session: Session,
     case: Case,
     finding: Finding,
-    row: StoredFinding,
+    finding_id: int,
     action: _Action,
     *,
     now: dt.datetime,
@@ -255,7 +257,7 @@ def _perform(
     """Change a claimed case (its version already bumped) and record the event."""
     before = case.state
     previous_finding = case.finding_id
-    _take_finding(case, finding, row)
+    _take_finding(case, finding, finding_id)
     match action:
         case _Action.resolve:
             case.state = CaseState.resolved.value
@@ -272,7 +274,7 @@ def _perform(
                 now=now,
                 from_state=before,
                 detail={
-                    "finding_id": row.id,
+                    "finding_id": finding_id,
                     "late": case.late,
                     "days_late": max(0, (today - case.deadline_on).days),
                 },
@@ -295,7 +297,7 @@ def _perform(
                 actor=ACTOR,
                 now=now,
                 from_state=before,
-                detail={"finding_id": row.id, "reopen_count": case.reopen_count},
+                detail={"finding_id": finding_id, "reopen_count": case.reopen_count},
             )
             report.reopened.append(case.id)
         case _Action.update:
@@ -307,7 +309,7 @@ def _perform(
                 now=now,
                 from_state=before,
                 detail={
-                    "finding_id": row.id,
+                    "finding_id": finding_id,
                     "previous_finding_id": previous_finding,
                     "verdict": finding.verdict.value,
                 },
