@@ -16,6 +16,7 @@ from models import (
     org,
     outbox,
     users,
+    verdicts,
 )
 from models.base import Base
 
@@ -31,4 +32,5 @@ __all__ = [
     "org",
     "outbox",
     "users",
+    "verdicts",
 ]
