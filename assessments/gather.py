@@ -5,8 +5,8 @@ What is read, and why that way:
 - the org (units, people, post assignments overlapping the period) as it stands now: an
   assignment already carries its dates, so a later edit of the tree does not move the past;
 - findings whose period lies inside the assessed one (its months, quarters, halves), the latest
-  stored row per key; findings without a period (record checks) belong to the period of the
-  inspection run that first found them (without a run: the day they were first recorded);
+  verdict per key from the verdict sets (``models.verdicts``); findings without a period (record
+  checks) belong to the period of the inspection that first found them;
 - active cases (the only ones a blocker looks at);
 - confirmed accountability decisions, dated by their decision event, named in Chinese as the
   scheme's ``impact_periods`` name them (诫勉, 通报 …);
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from assessments.inputs import (
     AssessmentInputs,
@@ -46,10 +46,10 @@ from models.cases import (
     Outcome,
 )
 from models.cases.tables import EventKind
-from models.findings import StoredFinding
-from models.inspections import InspectionRun
 from models.org import Person, PostAssignment, Unit
+from models.verdicts import latest_verdicts
 from rules.compiler import CompiledPack
+from rules.engine import findings
 from rules.findings import Finding, Severity, SubjectKind
 from rules.periods import Period, PeriodKind
 
@@ -124,51 +124,9 @@ def gather_inputs(
 
 
 def _findings(session: Session, period: Period) -> list[Finding]:
-    key = (
-        StoredFinding.pack,
-        StoredFinding.rule_id,
-        StoredFinding.subject_id,
-        StoredFinding.period,
-    )
-    periodic = (
-        select(func.max(StoredFinding.id).label("id"))
-        .where(StoredFinding.period.in_(period_labels(period)))
-        .group_by(*key)
-        .subquery()
-    )
-    found = [
-        row.to_finding()
-        for row in session.scalars(
-            select(StoredFinding).join(periodic, StoredFinding.id == periodic.c.id)
-        )
-    ]
-    # Record checks have no period: they belong to the period their key was first found in,
-    # the period of the inspection run that found it (or, without a run, the day recorded).
-    spans = (
-        select(
-            func.min(StoredFinding.id).label("first"), func.max(StoredFinding.id).label("latest")
-        )
-        .where(StoredFinding.period == "")
-        .group_by(*key)
-        .subquery()
-    )
-    first = aliased(StoredFinding)
-    rows = session.execute(
-        select(StoredFinding, first.recorded_at, InspectionRun.period)
-        .join(spans, StoredFinding.id == spans.c.latest)
-        .join(first, first.id == spans.c.first)
-        .outerjoin(InspectionRun, InspectionRun.id == first.inspection_id)
-    )
-    labels = set(period_labels(period))
-    zone = ZoneInfo(get_settings().timezone)
-    for row, recorded_at, run_period in rows:
-        if run_period:
-            belongs = run_period in labels
-        else:
-            belongs = period.contains(_as_utc(recorded_at).astimezone(zone).date())
-        if belongs:
-            found.append(row.to_finding())
-    return found
+    """The latest verdict per key of every period inside ``period``, and the findings without a
+    period first found by an inspection of one of those periods (the verdict sets)."""
+    return findings(latest_verdicts(session, periods=period_labels(period)))
 
 
 def _open_cases(session: Session) -> list[CaseSummary]:

@@ -479,10 +479,16 @@ def _bonus_lines(
                     nominal=bonus.points,
                     points=granted,
                     capped_by=capped_by,
-                    explanation=f.explanation,
+                    explanation=f.explanation or _passed_line(f),
                 )
             )
     return lines
+
+
+def _passed_line(f: Finding) -> str:
+    """A pass as a line of the report. Inspections explain a pass only when a case needs it, so
+    most passes come without an explanation: ``2026-07 通过 / passed``."""
+    return f"{f.period or f.subject_id} 通过 / passed"
 
 
 def _score_unit(context: _Context, code: str) -> Scorecard:

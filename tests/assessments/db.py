@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 from models import inspections
 from models.cases import AccountabilityForm, Decision, DecisionKind, decide, find_by_key, reconcile
 from models.org import Person, PostAssignment, PostType, Unit
+from models.verdicts import store_verdicts
+from rules.engine import findings_table
 from rules.findings import Finding
 from tests.assessments.builders import PEOPLE, POSTS, UNITS
 
@@ -47,7 +49,7 @@ def inspect(
     period: str = "2026-Q3",
     now: dt.datetime = AFTER_Q3,
 ) -> None:
-    """Store findings and open cases the way an inspection run for ``period`` does."""
+    """Store findings (cases and verdict sets) the way an inspection run for ``period`` does."""
     run = inspections.start(
         session,
         pack="party-conduct",
@@ -58,6 +60,14 @@ def inspect(
         now=now,
     )
     reconcile(session, findings=findings, inspection_id=run.id, now=now)
+    store_verdicts(
+        session,
+        findings_table(findings),
+        inspected=period,
+        scope=None,
+        inspection_id=run.id,
+        now=now,
+    )
     session.flush()
 
 

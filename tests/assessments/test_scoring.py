@@ -256,6 +256,30 @@ def test_bonuses_are_capped_and_explained() -> None:
     assert b02.score == 104
 
 
+def test_a_pass_without_explanation_still_reads_as_a_bonus_line() -> None:
+    # Inspections explain passes only where a case needs them: most come with explanation "".
+    text = sample_scheme().text.replace(
+        "bonus_cap: 5\n",
+        "  - id: every-meeting-held\n"
+        "    title: 按时召开支委会\n"
+        "    side: integrity\n"
+        "    passing: {rules: [branch-committee-monthly]}\n"
+        "    points: 1\n"
+        "    cap: 3\n"
+        "bonus_cap: 5\n",
+    )
+    findings = [
+        committee("B02", "2026-07", "pass", "P03").model_copy(update={"explanation": ""}),
+        committee("B02", "2026-08", "pass", "P03"),
+    ]
+    b02 = card(score(scheme=parse_scheme(text), inputs=inputs(findings=findings)).units, "B02")
+    bonus = [ln for ln in b02.lines if ln.kind == "bonus"]
+    assert [(ln.points, ln.explanation) for ln in bonus] == [
+        (1, "2026-07 通过 / passed"),
+        (1, "2026-08 branch-committee-monthly pass"),  # an explained pass keeps its words
+    ]
+
+
 def test_delta_against_the_previous_period() -> None:
     previous = PreviousScores(
         period="2026-Q2",

@@ -58,12 +58,14 @@ def test_gather_takes_the_period_from_the_database(session: Session) -> None:
         session, findings[4], AccountabilityForm.admonition, now=september + dt.timedelta(days=15)
     )
     inspect(session, findings)
-    # A later inspection re-evaluates B01's July: the latest stored row counts.
+    # The quarter is inspected again and explains B01's July anew: the latest verdicts count.
     recheck = committee("B01", "2026-07", "fail", "P01").model_copy(
         update={"explanation": "复查仍无记录"}
     )
-    inspect(session, [recheck], now=AFTER_Q3 + dt.timedelta(days=1))
-    # A record check first found by the Q4 inspection belongs to Q4.
+    again = [recheck if f.key == recheck.key else f for f in findings]
+    inspect(session, again, now=AFTER_Q3 + dt.timedelta(days=1))
+    # The Q4 inspection judges the record checks again: PO-1 stays in Q3, where it was first
+    # found; PO-2, first found by the Q4 inspection, belongs to Q4.
     later = finding(
         "major-procurement-decision",
         "PO-2",
@@ -73,7 +75,7 @@ def test_gather_takes_the_period_from_the_database(session: Session) -> None:
         unit_code="D01",
         severity=Severity.high,
     )
-    inspect(session, [later], period="2026-Q4", now=AFTER_Q3 + dt.timedelta(days=2))
+    inspect(session, [findings[7], later], period="2026-Q4", now=AFTER_Q3 + dt.timedelta(days=2))
 
     inputs = gather_inputs(session, period=Q3, scheme=sample_scheme().scheme, rules=RULES)
     assert {u.code for u in inputs.units} == {"C01", "M01", "B01", "B02", "B03", "D01"}
@@ -119,11 +121,14 @@ def test_published_assessment_is_reproducible_and_survives_later_changes(session
     assert (shown.status, shown.stale, shown.result) == ("published_stands", False, first.result)
     assert verify(session, assessment_id=first.assessment_id).ok
 
-    # After the fact: the pack changes (a new version re-evaluates July) and so does the scheme.
-    new_pack = committee("B02", "2026-07", "fail", "P03").model_copy(
-        update={"pack_version": "b" * 64}
-    )
-    inspect(session, [new_pack], now=AFTER_Q3 + dt.timedelta(days=3))
+    # After the fact: the pack changes (a new version re-evaluates July, where B02 now fails)
+    # and so does the scheme.
+    july = [
+        committee("B01", "2026-07", "fail", "P01"),
+        committee("B02", "2026-07", "fail", "P03"),
+    ]
+    new_pack = [f.model_copy(update={"pack_version": "b" * 64}) for f in july]
+    inspect(session, new_pack, period="2026-07", now=AFTER_Q3 + dt.timedelta(days=3))
     harsher = parse_scheme(
         scheme.text.replace(
             "    match: {tags: [A1, A2, A3, A4, A5]}\n    fail: 1\n",
