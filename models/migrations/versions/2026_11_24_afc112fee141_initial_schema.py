@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 601ff6ddf294
+Revision ID: afc112fee141
 Revises: 
-Create Date: 2026-11-24 08:23:43.273335
+Create Date: 2026-11-24 11:51:45.044542
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 import models.base
 from sqlalchemy.dialects import postgresql
 
-revision: str = '601ff6ddf294'
+revision: str = 'afc112fee141'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -312,6 +312,29 @@ def upgrade() -> None:
     with op.batch_alter_table('people', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_people_unit_code'), ['unit_code'], unique=False)
 
+    op.create_table('verdict_sets',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('pack', sa.String(length=100), nullable=False),
+    sa.Column('pack_version', sa.String(length=64), nullable=False),
+    sa.Column('rule_id', sa.String(length=100), nullable=False),
+    sa.Column('period', sa.String(length=16), nullable=False),
+    sa.Column('scope', sa.String(length=64), nullable=False),
+    sa.Column('inspection_id', sa.Integer(), nullable=True),
+    sa.Column('inspected', sa.String(length=16), nullable=False),
+    sa.Column('recorded_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('subjects', sa.Integer(), nullable=False),
+    sa.Column('passed', sa.Integer(), nullable=False),
+    sa.Column('failed', sa.Integer(), nullable=False),
+    sa.Column('no_evidence', sa.Integer(), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.ForeignKeyConstraint(['inspection_id'], ['inspection_runs.id'], name=op.f('fk_verdict_sets__inspection_id__inspection_runs'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_verdict_sets'))
+    )
+    with op.batch_alter_table('verdict_sets', schema=None) as batch_op:
+        batch_op.create_index('ix_verdict_sets__key', ['pack', 'rule_id', 'period', 'scope', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_verdict_sets_inspection_id'), ['inspection_id'], unique=False)
+
     op.create_table('web_sessions',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -475,6 +498,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_web_sessions_user_id'))
 
     op.drop_table('web_sessions')
+    with op.batch_alter_table('verdict_sets', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_verdict_sets_inspection_id'))
+        batch_op.drop_index('ix_verdict_sets__key')
+
+    op.drop_table('verdict_sets')
     with op.batch_alter_table('people', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_people_unit_code'))
 
