@@ -51,6 +51,7 @@ FIRST_PERIOD = "first_period"
 
 _HASH_FORMAT = "verdicts/1"
 _KEY = ("pack", "rule_id", "period")
+_SEPARATOR = "\x1f"
 
 
 @cache
@@ -160,6 +161,8 @@ def store_verdicts(
         return StoredVerdicts(sets_written=0, sets_unchanged=0, rows=0)
     if not table.schema.equals(_findings_schema()):
         table = table.select(_findings_schema().names).cast(_findings_schema())
+    if any(table.column(name).null_count for name in _KEY):
+        raise ValueError("findings without pack, rule or period (use '' for no period)")
     summaries = _summaries(table)
     latest = _latest_sets(session, list(summaries))
     # Unchanged: the scope's latest set has the same content, and no newer set of another scope
@@ -170,22 +173,22 @@ def store_verdicts(
         own = next((s for s in sets if s.scope == scope), None)
         if own is not None and own.content_hash == summary.content_hash:
             newer[key] = [s for s in sets if s.id > own.id]
-    parts = _split(table, {key for key in summaries if newer.get(key) != []})
-    changed = [
-        key
-        for key in summaries
-        if key not in newer or (newer[key] and _overlaps(session, key, parts[key], newer[key]))
-    ]
-    if not changed:
-        return StoredVerdicts(sets_written=0, sets_unchanged=len(summaries), rows=0)
-    with_first = {
-        key: _with_first_period(session, key, parts[key], latest.get(key, []), inspected=inspected)
-        for key in changed
-    }
+    # Arrow's kernels, Parquet and zstd run without the GIL: the parts are cut and written on
+    # several threads.
     with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
-        blobs = dict(
-            zip(changed, pool.map(_parquet, (with_first[k] for k in changed)), strict=True)
-        )
+        parts = _split(table, {key for key in summaries if newer.get(key) != []}, pool)
+        changed = [
+            key
+            for key in summaries
+            if key not in newer or (newer[key] and _overlaps(session, key, parts[key], newer[key]))
+        ]
+        if not changed:
+            return StoredVerdicts(sets_written=0, sets_unchanged=len(summaries), rows=0)
+        with_first = [
+            _with_first_period(session, key, parts[key], latest.get(key, []), inspected=inspected)
+            for key in changed
+        ]
+        blobs = dict(zip(changed, pool.map(_parquet, with_first), strict=True))
     session.execute(
         insert(VerdictSet),
         [
@@ -262,7 +265,7 @@ def _summaries(table: pa.Table) -> dict[PartKey, _Summary]:
         con.close()
     summaries = {}
     for pack, rule_id, period, version, n, passed, failed, no_evidence, total, xor in rows:
-        text = "\x1f".join([_HASH_FORMAT, pack, rule_id, period, str(n), total, xor])
+        text = _SEPARATOR.join([_HASH_FORMAT, pack, rule_id, period, str(n), total, xor])
         summaries[(pack, rule_id, period)] = _Summary(
             pack_version=version or "",
             subjects=n,
@@ -323,39 +326,36 @@ def _overlaps(session: Session, key: PartKey, part: pa.Table, newer: list[_Lates
     return False
 
 
-def _split(table: pa.Table, wanted: set[PartKey]) -> dict[PartKey, pa.Table]:
+def _split(
+    table: pa.Table, wanted: set[PartKey], pool: ThreadPoolExecutor
+) -> dict[PartKey, pa.Table]:
     """The rows of each wanted part, batch by batch (no copy of the whole table): the engine's
-    batches each hold one rule, so most are taken whole; a batch holding several periods is
-    split by a group-by of its own."""
-    batches: dict[PartKey, list[pa.RecordBatch]] = defaultdict(list)
-    for batch in table.to_batches():
-        for key, part in _batch_parts(batch):
-            if key in wanted:
+    batches each hold one rule, so most are taken whole; a batch of several periods (a monthly
+    rule inspected for a quarter) is filtered once per period."""
+    batches: dict[PartKey, list[pa.RecordBatch]] = {key: [] for key in wanted}
+    if wanted:
+        cut = pool.map(lambda batch: list(_batch_parts(batch, wanted)), table.to_batches())
+        for parts in cut:
+            for key, part in parts:
                 batches[key].append(part)
-    return {key: pa.Table.from_batches(batches[key], _findings_schema()) for key in wanted}
+    return {key: pa.Table.from_batches(found, _findings_schema()) for key, found in batches.items()}
 
 
-def _batch_parts(batch: pa.RecordBatch) -> Iterator[tuple[PartKey, pa.RecordBatch]]:
-    if batch.num_rows == 0:
-        return
-    distinct = [pc.unique(batch.column(name)) for name in _KEY]
+def _batch_parts(
+    batch: pa.RecordBatch, wanted: set[PartKey]
+) -> Iterator[tuple[PartKey, pa.RecordBatch]]:
+    columns = [batch.column(name) for name in _KEY]
+    distinct = [pc.unique(column).to_pylist() for column in columns]
     if all(len(values) == 1 for values in distinct):
-        pack, rule_id, period = (values.to_pylist()[0] for values in distinct)
-        yield (pack, rule_id, period), batch
+        key = (distinct[0][0], distinct[1][0], distinct[2][0])
+        if key in wanted:
+            yield key, batch
         return
-    keys = pa.table([batch.column(name) for name in _KEY], names=list(_KEY))
-    keys = keys.append_column("_row", pa.array(range(batch.num_rows), pa.int64()))
-    groups = keys.group_by(list(_KEY), use_threads=False).aggregate([("_row", "list")])
-    rows = groups["_row_list"]
-    for i, (pack, rule_id, period) in enumerate(
-        zip(
-            groups["pack"].to_pylist(),
-            groups["rule_id"].to_pylist(),
-            groups["period"].to_pylist(),
-            strict=True,
-        )
-    ):
-        yield (pack, rule_id, period), batch.take(rows[i].values)
+    joined = pc.binary_join_element_wise(*(c.cast(pa.string()) for c in columns), _SEPARATOR)
+    for value in pc.unique(joined).to_pylist():
+        pack, rule_id, period = value.split(_SEPARATOR)
+        if (pack, rule_id, period) in wanted:
+            yield (pack, rule_id, period), batch.filter(pc.equal(joined, value))
 
 
 def _with_first_period(

@@ -323,3 +323,10 @@ def test_several_rules_and_periods_in_one_batch_are_split(session: Session) -> N
         ("2026-03", 30, 10),
     ]
     assert len(latest(session)) == 95
+
+
+def test_findings_without_a_period_column_value_are_refused(session: Session) -> None:
+    table = findings_table([finding("B01")])
+    table = table.set_column(3, "period", pa.array([None], pa.string()))
+    with pytest.raises(ValueError, match="use '' for no period"):
+        store_verdicts(session, table, inspected="2026-03", scope=None, inspection_id=None, now=NOW)
