@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from dualduty.errors import NotFoundError
-from evidence.cache import RefreshReport, cache_root, locked, part_paths, refresh
+from evidence.cache import Manifest, RefreshReport, cache_root, locked, part_paths, refresh
 from evidence.frames import ORG_TABLES, create_evidence_table, create_org_tables, evidence_table
 from evidence.store import check_type_name, unit_field
 from evidence.transfer import query_into
@@ -148,32 +148,45 @@ def _load_type(
     scoped: bool,
 ) -> TypeLoad:
     started = time.perf_counter()
-    table = evidence_table(type_name)
-    create_evidence_table(con, type_name, evidence_type.fields)
     with locked(root, type_name):
         manifest, refreshed = refresh(
             engine, type_name=type_name, evidence_type=evidence_type, root=root
         )
-        paths = part_paths(root, manifest)
-        if paths:
-            names = ", ".join(f'"{n}"' for n in evidence_type.fields)
-            where = (
-                f"_id NOT IN (SELECT _supersedes FROM read_parquet({paths!r}) "
-                "WHERE _supersedes IS NOT NULL)"
-            )
-            if scoped:
-                where += " AND " + _scope_condition(evidence_type)
-            con.execute(
-                f"INSERT INTO {table} (_id, _key, {names}) "
-                f"SELECT _id, _key, {names} FROM read_parquet({paths!r}) WHERE {where}"
-            )
-    rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        rows = read_cached(con, root, manifest, evidence_type, scoped=scoped)
     return TypeLoad(
-        rows=int(rows),
+        rows=rows,
         added_to_cache=refreshed.added,
         cache_rebuilt=refreshed.rebuilt,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def read_cached(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    manifest: Manifest,
+    evidence_type: EvidenceType,
+    *,
+    scoped: bool = False,
+) -> int:
+    """Fill ev_<type> on ``con`` with the current versions in the cache parts of ``manifest``.
+    Call it holding the type's lock (``evidence.cache.locked``). Returns the rows."""
+    table = evidence_table(manifest.type_name)
+    create_evidence_table(con, manifest.type_name, evidence_type.fields)
+    paths = part_paths(root, manifest)
+    if paths:
+        names = ", ".join(f'"{n}"' for n in evidence_type.fields)
+        where = (
+            f"_id NOT IN (SELECT _supersedes FROM read_parquet({paths!r}) "
+            "WHERE _supersedes IS NOT NULL)"
+        )
+        if scoped:
+            where += " AND " + _scope_condition(evidence_type)
+        con.execute(
+            f"INSERT INTO {table} (_id, _key, {names}) "
+            f"SELECT _id, _key, {names} FROM read_parquet({paths!r}) WHERE {where}"
+        )
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
 
 def _scope_condition(evidence_type: EvidenceType) -> str:
