@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -24,7 +25,6 @@ from dualduty.errors import DualdutyError, RunError
 from evidence.gather import GatherReport
 from models.base import utcnow
 from models.inspections import RunCounts
-from rules.findings import Finding
 from rules.periods import PeriodKind
 from workflows import escalation, pipeline, schedules, summary
 from workflows.escalate import advance, deliver
@@ -48,12 +48,12 @@ def gather_source(handle: pipeline.RunHandle, type_name: str) -> GatherReport:
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)
-def evaluate(handle: pipeline.RunHandle) -> list[Finding]:
+def evaluate(handle: pipeline.RunHandle) -> pa.Table:
     return pipeline.evaluate(handle)
 
 
 @task(name="reconcile", cache_policy=NO_CACHE)
-def reconcile(handle: pipeline.RunHandle, findings: list[Finding]) -> pipeline.CaseChanges:
+def reconcile(handle: pipeline.RunHandle, findings: pa.Table) -> pipeline.CaseChanges:
     return pipeline.reconcile(handle, findings, now=utcnow())
 
 

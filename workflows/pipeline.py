@@ -18,11 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
@@ -33,11 +36,12 @@ from evidence.loader import load_frames
 from evidence.orgfiles import import_org
 from models import inspections
 from models.base import utcnow
-from models.cases import reconcile as reconcile_cases
+from models.cases import case_keys
 from models.inspections import RunCounts
+from models.recording import record_findings
 from models.session import get_engine, session_scope
-from rules.engine import evaluate as evaluate_pack
-from rules.findings import Finding, Verdict
+from rules.engine import evaluate_table
+from rules.findings import Verdict
 from rules.periods import Period
 from workflows import locks, summary
 from workflows.escalation import EscalationReport, run_escalation
@@ -203,22 +207,41 @@ def gather_types(handle: RunHandle, type_names: Sequence[str]) -> list[GatherRep
     return reports
 
 
-def evaluate(handle: RunHandle) -> list[Finding]:
-    """Load the stored evidence and the organisation into DuckDB and judge the rules."""
+def evaluate(handle: RunHandle) -> pa.Table:
+    """Load the stored evidence and the organisation into DuckDB and judge the rules.
+
+    Every verdict comes back as one Arrow table; passes are explained (words and cited
+    records) only where a case exists, the rest stay bare (``rules.engine.evaluate_table``)."""
     pack = load_pack(handle.pack_path)
+    with session_scope() as session:
+        detailed = case_keys(session, packs=[pack.compiled.id])
     con = frames.connect()
     try:
         load_frames(get_engine(), types=pack.rules.evidence, con=con, unit_scope=handle.scope)
-        return evaluate_pack(
-            pack.compiled, con, Period.parse(handle.period), scope=handle.scope, rules=handle.rules
+        return evaluate_table(
+            pack.compiled,
+            con,
+            Period.parse(handle.period),
+            scope=handle.scope,
+            rules=handle.rules,
+            detailed_passes=detailed,
         )
     finally:
         con.close()
 
 
-def reconcile(handle: RunHandle, findings: list[Finding], *, now: dt.datetime) -> CaseChanges:
+def reconcile(handle: RunHandle, findings: pa.Table, *, now: dt.datetime) -> CaseChanges:
+    """Record every verdict and turn the acting findings into cases, in one transaction."""
     with session_scope() as session:
-        report = reconcile_cases(session, findings=findings, inspection_id=handle.run_id, now=now)
+        recorded = record_findings(
+            session,
+            findings,
+            inspected=handle.period,
+            scope=handle.scope,
+            inspection_id=handle.run_id,
+            now=now,
+        )
+    report = recorded.cases
     return CaseChanges(
         opened=len(report.opened),
         still_open=report.still_open,
@@ -244,11 +267,15 @@ def fail_run(handle: RunHandle, error: BaseException, *, now: dt.datetime) -> No
         log.warning("could not record the failure of run #%d: %s", handle.run_id, unrecorded)
 
 
-def count_findings(counts: RunCounts, findings: list[Finding]) -> None:
-    counts.findings = len(findings)
-    counts.passed = sum(f.verdict == Verdict.passed for f in findings)
-    counts.failed = sum(f.verdict == Verdict.failed for f in findings)
-    counts.no_evidence = sum(f.verdict == Verdict.no_evidence for f in findings)
+def count_findings(counts: RunCounts, findings: pa.Table) -> None:
+    tally = pc.value_counts(findings["verdict"].cast(pa.string()))
+    verdicts = Counter(
+        dict(zip(tally.field("values").to_pylist(), tally.field("counts").to_pylist(), strict=True))
+    )
+    counts.findings = findings.num_rows
+    counts.passed = verdicts[Verdict.passed.value]
+    counts.failed = verdicts[Verdict.failed.value]
+    counts.no_evidence = verdicts[Verdict.no_evidence.value]
 
 
 def count_gathered(counts: RunCounts, reports: list[GatherReport]) -> None:
@@ -265,7 +292,7 @@ def count_cases(counts: RunCounts, changes: CaseChanges) -> None:
 
 
 def build_summary(
-    handle: RunHandle, counts: RunCounts, findings: list[Finding], steps: list[StepTiming]
+    handle: RunHandle, counts: RunCounts, findings: pa.Table, steps: list[StepTiming]
 ) -> InspectionSummary:
     return InspectionSummary(
         run_id=handle.run_id,
@@ -358,9 +385,9 @@ def _gather_detail(reports: list[GatherReport]) -> str:
     )
 
 
-def _findings_detail(findings: list[Finding]) -> str:
-    failed = sum(f.verdict == Verdict.failed for f in findings)
-    return f"{len(findings)} findings, {failed} fail"
+def _findings_detail(findings: pa.Table) -> str:
+    failed = pc.sum(pc.equal(findings["verdict"], Verdict.failed.value)).as_py() or 0
+    return f"{findings.num_rows} findings, {failed} fail"
 
 
 def _cases_detail(changes: CaseChanges) -> str:

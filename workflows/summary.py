@@ -4,13 +4,13 @@ publishes it as a markdown artifact and a table artifact; both come from here.""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
-
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.inspections import RunCounts
-from rules.findings import Finding, Verdict
+from rules.engine import findings as engine_findings
+from rules.findings import Verdict
 
 STEPS = ("sync_org", "gather", "evaluate", "reconcile", "escalate")
 STEP_LABELS = {
@@ -94,32 +94,58 @@ class InspectionSummary(BaseModel):
         return sum(s.seconds for s in self.steps)
 
 
-def _count(findings: Iterable[Finding], key: str) -> list[VerdictCount]:
-    counters: dict[str, Counter[Verdict]] = {}
-    for finding in findings:
-        name = finding.rule_id if key == "rule" else (finding.unit_code or "-")
-        counters.setdefault(name, Counter())[finding.verdict] += 1
+def _count(findings: pa.Table, column: str) -> list[VerdictCount]:
+    """Verdicts counted per value of ``column``, grouped in Arrow (a million findings)."""
+    if not findings.num_rows:
+        return []
+    keys = pc.fill_null(findings[column].cast(pa.string()), "-")
+    grouped = (
+        pa.table({"key": keys, "verdict": findings["verdict"].cast(pa.string())})
+        .group_by(["key", "verdict"])
+        .aggregate([([], "count_all")])
+    )
+    counts: dict[str, VerdictCount] = {}
+    for key, verdict, n in zip(
+        grouped["key"].to_pylist(),
+        grouped["verdict"].to_pylist(),
+        grouped["count_all"].to_pylist(),
+        strict=True,
+    ):
+        row = counts.setdefault(key, VerdictCount(key=key))
+        match Verdict(verdict):
+            case Verdict.passed:
+                row.passed = n
+            case Verdict.failed:
+                row.failed = n
+            case Verdict.no_evidence:
+                row.no_evidence = n
+    return [counts[key] for key in sorted(counts)]
+
+
+def by_rule(findings: pa.Table) -> list[VerdictCount]:
+    return _count(findings, "rule_id")
+
+
+def by_unit(findings: pa.Table) -> list[VerdictCount]:
+    return _count(findings, "unit_code")
+
+
+def failing(findings: pa.Table, limit: int = FAILING_ROWS_LIMIT) -> list[FailingFinding]:
+    """The first ``limit`` failures by rule, unit and subject (sorted in Arrow, so only those
+    cross into Python)."""
+    failed = findings.filter(pc.equal(findings["verdict"], Verdict.failed.value))
+    keys = pa.table(
+        {
+            "rule": failed["rule_id"].cast(pa.string()),
+            "unit": pc.fill_null(failed["unit_code"], ""),
+            "subject": failed["subject_id"],
+        }
+    )
+    order = pc.sort_indices(
+        keys, sort_keys=[("rule", "ascending"), ("unit", "ascending"), ("subject", "ascending")]
+    )
+    first = failed.take(order[:limit])
     return [
-        VerdictCount(
-            key=name,
-            passed=c[Verdict.passed],
-            failed=c[Verdict.failed],
-            no_evidence=c[Verdict.no_evidence],
-        )
-        for name, c in sorted(counters.items())
-    ]
-
-
-def by_rule(findings: Iterable[Finding]) -> list[VerdictCount]:
-    return _count(findings, "rule")
-
-
-def by_unit(findings: Iterable[Finding]) -> list[VerdictCount]:
-    return _count(findings, "unit")
-
-
-def failing(findings: Iterable[Finding], limit: int = FAILING_ROWS_LIMIT) -> list[FailingFinding]:
-    rows = [
         FailingFinding(
             rule_id=f.rule_id,
             subject_id=f.subject_id,
@@ -130,11 +156,8 @@ def failing(findings: Iterable[Finding], limit: int = FAILING_ROWS_LIMIT) -> lis
             bearer=f.bearer_person,
             explanation=f.explanation,
         )
-        for f in findings
-        if f.verdict == Verdict.failed
+        for f in engine_findings(first)
     ]
-    rows.sort(key=lambda r: (r.rule_id, r.unit_code or "", r.subject_id))
-    return rows[:limit]
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
