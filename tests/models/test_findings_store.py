@@ -1,0 +1,57 @@
+"""Storing findings in bulk on both databases: new rows once, ids for every input, and text
+that survives the trip exactly (PostgreSQL takes the rows by COPY)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models.findings import StoredFinding, content_hash, store
+from rules.findings import Finding, Severity, Side, SubjectKind, Verdict
+
+NOW = dt.datetime(2026, 4, 2, 2, 0, tzinfo=dt.UTC)
+AWKWARD = "第一行\t制表符\n第二行 \\N 反斜杠 \\ 回车\r 引号 \" ' 结束"
+
+
+def finding(subject: str, explanation: str = "2026-03 无支委会记录", **extra: object) -> Finding:
+    return Finding.model_validate(
+        {
+            "pack": "branch-life",
+            "pack_version": "v1",
+            "rule_id": "branch-committee-monthly",
+            "period": "2026-03",
+            "subject_kind": SubjectKind.unit,
+            "subject_id": subject,
+            "unit_code": None,
+            "verdict": Verdict.failed,
+            "side": Side.integrity,
+            "severity": Severity.medium,
+            "explanation": explanation,
+            "evidence_ids": [9, 3, 9],
+            **extra,
+        }
+    )
+
+
+def test_bulk_store_is_exact_and_idempotent(session: Session) -> None:
+    first = [finding("B01", AWKWARD), finding("B02", ""), finding("B03", ladder="standard")]
+    ids = store(session, findings=first, inspection_id=None, now=NOW)
+    session.commit()
+    assert sorted(ids) == sorted(content_hash(f) for f in first)
+    row = session.get(StoredFinding, ids[content_hash(first[0])])
+    assert row is not None
+    assert row.explanation == AWKWARD
+    assert row.evidence_ids == [3, 9]
+    assert (row.unit_code, row.ladder, row.inspection_id) == (None, None, None)
+    assert row.to_finding().model_copy(update={"evidence_ids": [9, 3, 9]}) == first[0]
+    empty = session.get(StoredFinding, ids[content_hash(first[1])])
+    assert empty is not None and empty.explanation == ""
+
+    # old and new together: old rows keep their ids, only the new one is added
+    again = store(session, findings=[*first, finding("B04")], inspection_id=None, now=NOW)
+    session.commit()
+    assert {k: again[k] for k in ids} == ids
+    assert session.scalar(select(func.count()).select_from(StoredFinding)) == 4
+    assert store(session, findings=[], inspection_id=None, now=NOW) == {}
