@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from models import inspections
-from models.cases import AccountabilityForm, Decision, DecisionKind, decide, find_by_key, reconcile
+from models.cases import AccountabilityForm, Decision, DecisionKind, decide, find_by_key
 from models.org import Person, PostAssignment, PostType, Unit
-from models.verdicts import store_verdicts
+from models.recording import record_findings
 from rules.engine import findings_table
 from rules.findings import Finding
 from tests.assessments.builders import PEOPLE, POSTS, UNITS
@@ -59,8 +59,7 @@ def inspect(
         trigger="cli",
         now=now,
     )
-    reconcile(session, findings=findings, inspection_id=run.id, now=now)
-    store_verdicts(
+    record_findings(
         session,
         findings_table(findings),
         inspected=period,
