@@ -24,7 +24,7 @@ import duckdb
 
 from evidence import frames
 from evidence.cache import CACHE_FORMAT, Manifest, locked
-from evidence.loader import read_cached
+from evidence.loader import prepare, read_cached
 from evidence.store import fields_hash, unit_field
 from rules.compiler import load_pack
 from rules.engine import evaluate_table
@@ -71,9 +71,10 @@ def export(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
 
 
 def load(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
-    """What ``load_frames`` does with a warm cache, minus reading the store: the org tables, one
-    ev_<type> per cached type (``read_cached``)."""
+    """What ``load_frames`` does with a warm cache, minus reading the store: the connection's
+    memory cap and hold, the org tables, one ev_<type> per cached type (``read_cached``)."""
     root = folder / "cache"
+    held = prepare(con, root)
     frames.create_org_tables(con)
     for table in frames.ORG_TABLES:
         con.execute(f"INSERT INTO {table} SELECT * FROM read_parquet('{folder / table}.parquet')")
@@ -82,7 +83,7 @@ def load(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
             (root / f"{type_name}.json").read_text(encoding="utf-8")
         )
         with locked(root, type_name):
-            read_cached(con, root, manifest, evidence_type)
+            read_cached(con, held, root, manifest, evidence_type)
 
 
 def main() -> None:

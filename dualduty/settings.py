@@ -38,6 +38,13 @@ class Settings(BaseSettings):
         default=Path(".dualduty"),
         description="Working files: columnar evidence cache, attachments, lock files.",
     )
+    evaluation_memory_mib: int = Field(
+        default=96,
+        ge=16,
+        description="DuckDB's memory cap for an inspection's evaluation, MiB: past it, joins, "
+        "aggregates and sorts spill to disk; a query that cannot spill runs again with twice the "
+        "cap, up to half of the machine's memory (docs/evidence.md, Memory).",
+    )
     reports_dir: Path | None = Field(
         default=None,
         description="Scheduled assessments write their HTML and XLSX reports here. "

@@ -8,20 +8,30 @@ exactly what is new. A changed record is a new row naming the row it supersedes,
 current versions are the cached rows that no cached row supersedes.
 
 Layout, under ``settings.data_dir/evidence-cache/<database>/``: ``<type>.json`` (manifest),
-``<type>/<first id>-<last id>.parquet`` (parts), ``<type>.lock``. The cache is only ever a
-copy: deleting the folder costs one full rebuild, never data. It is rebuilt by itself when the
-database behind it is not the one it was built from, when the type's fields change, or when the
-parts were written in an older layout (``CACHE_FORMAT``).
+``<type>/<first id>-<last id>.parquet`` (parts), ``<type>.lock``, and ``.readers/`` (``Hold``:
+what connections are reading). The cache is only ever a copy: deleting the folder costs one
+full rebuild, never data. It is rebuilt by itself when the database behind it is not the one it
+was built from, when the type's fields change, or when the parts were written in an older
+layout (``CACHE_FORMAT``).
+
+Evaluation reads the parts in place (``evidence.loader``: views, not copies), long after the
+type's lock is released; compaction and rebuilds delete parts, and a rebuild may write a part
+under an old name. So a reader first hard-links the parts it will read into a folder of its
+own (``Hold.pin``, under the type's lock): whatever happens to the cache afterwards, its links
+keep the very files it pinned until the connection is gone.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import json
 import os
+import shutil
 import tempfile
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,6 +92,91 @@ def locked(root: Path, type_name: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+READERS = ".readers"  # not an evidence type name (those are lower_snake_case)
+
+
+class Hold:
+    """One connection's folder under ``<cache>/.readers/``: hard links to the parts its views
+    read (``pin``), and DuckDB's spill folder (``spill``).
+
+    Alive while the connection object is: removed when it is garbage-collected or the process
+    exits (``weakref.finalize``), or, after a crash, by the next ``Hold`` made in that cache. A
+    flock on ``<name>.lock`` beside the folder says the owner is alive; the kernel drops it when
+    the process dies, however it dies.
+    """
+
+    def __init__(self, root: Path) -> None:
+        readers = root / READERS
+        readers.mkdir(parents=True, exist_ok=True)
+        _sweep(readers)
+        # The lock first: a sweeper that sees the lock file unlocked in the meantime deletes it,
+        # which leaves this folder unlisted (never swept), not half-deleted.
+        handle, lock = _locked_new(readers)
+        self.folder = lock.with_suffix("")
+        self.folder.mkdir(exist_ok=True)
+        self.spill = self.folder / "spill"
+        self._pins = itertools.count()
+        weakref.finalize(self, _remove, self.folder, lock, handle)
+
+    def pin(self, root: Path, manifest: Manifest) -> list[str] | None:
+        """Hard links to ``manifest``'s parts in the cache at ``root`` (call it holding the
+        type's lock). ``None`` when the file system refuses (no hard links, or ``root`` is on
+        another one than the hold): then read the parts before releasing the lock."""
+        folder = self.folder / f"{next(self._pins)}-{manifest.type_name}"
+        folder.mkdir()
+        links = []
+        try:
+            for part in manifest.parts:
+                link = folder / part
+                os.link(root / manifest.type_name / part, link)
+                links.append(str(link))
+        except OSError:
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+        return links
+
+
+_HOLDS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, Hold] = weakref.WeakKeyDictionary()
+
+
+def hold(con: duckdb.DuckDBPyConnection, root: Path) -> tuple[Hold, bool]:
+    """``con``'s ``Hold`` (made in the cache at ``root`` on first use, which the ``bool`` says);
+    it lives as long as ``con``."""
+    held = _HOLDS.get(con)
+    if held is not None:
+        return held, False
+    held = _HOLDS[con] = Hold(root)
+    return held, True
+
+
+def _locked_new(readers: Path) -> tuple[int, Path]:
+    handle, name = tempfile.mkstemp(dir=readers, prefix=f"{os.getpid()}-", suffix=".lock")
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle, Path(name)
+
+
+def _remove(folder: Path, lock: Path, handle: int) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    lock.unlink(missing_ok=True)
+    os.close(handle)
+
+
+def _sweep(readers: Path) -> None:
+    """Remove the folders of holders that died without cleaning up."""
+    for lock in readers.glob("*.lock"):
+        try:
+            handle = lock.open("rb")
+        except FileNotFoundError:
+            continue
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # alive
+            shutil.rmtree(lock.with_suffix(""), ignore_errors=True)
+            lock.unlink(missing_ok=True)
 
 
 def _read_manifest(root: Path, type_name: str) -> Manifest | None:

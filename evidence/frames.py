@@ -7,6 +7,8 @@ The engine evaluates rules as SQL over an in-process DuckDB connection holding:
 - ``org_posts(person_code, post_name, unit_code, since DATE, until DATE)`` (until NULL = current)
 - one table per evidence type, ``ev_<type>(_id BIGINT, _key VARCHAR, <declared fields>)``:
   ``_id`` is the evidence store's record id (cited by findings), ``_key`` the natural key.
+  ``load_frames`` makes these views over the evidence cache's Parquet files (same columns and
+  types), so the records stay on disk instead of in the process (``evidence.memory``).
 
 Whoever fills the connection (the store loader for inspections, fixture files for
 ``rules test``, a benchmark generator) goes through this module, so the shapes stay one thing.
@@ -83,6 +85,11 @@ def connect() -> duckdb.DuckDBPyConnection:
     )
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+def sql_string(text: str) -> str:
+    """``text`` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def create_org_tables(con: duckdb.DuckDBPyConnection) -> None:

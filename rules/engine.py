@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Collection, Iterable, Sequence
+from functools import partial
 
 import duckdb
 import pyarrow as pa
@@ -21,6 +22,7 @@ from pydantic import TypeAdapter
 
 from dualduty.errors import NotFoundError, RunError
 from evidence.frames import ORG_TABLES, create_evidence_table, evidence_table
+from evidence.memory import with_room
 from rules.compiler import CompiledPack, RulePlan
 from rules.findings import Finding, FindingKey, Verdict
 from rules.kinds import Check, Duty
@@ -223,7 +225,7 @@ def evaluate_table(
     evaluation's cost at scale. ``None`` (the default) details every pass. Failures and
     no-evidence findings are always detailed.
     """
-    scoped = prepare(con, pack, scope)
+    scoped = with_room(con, "preparing the unit tree", lambda: prepare(con, pack, scope))
     all_passes_detailed = detailed_passes is None
     if detailed_passes is not None:
         keys = list(detailed_passes)
@@ -237,7 +239,13 @@ def evaluate_table(
                 }
             ),
         )
-        con.execute("CREATE OR REPLACE TEMP TABLE _dd_detail AS SELECT * FROM _dd_detail_keys")
+        with_room(
+            con,
+            "listing the passes to detail",
+            lambda: con.execute(
+                "CREATE OR REPLACE TEMP TABLE _dd_detail AS SELECT * FROM _dd_detail_keys"
+            ),
+        )
         con.unregister("_dd_detail_keys")
     plans = [pack.plan(rule_id) for rule_id in rules] if rules is not None else pack.plans
     tables = []
@@ -246,10 +254,9 @@ def evaluate_table(
         if not periods:
             continue
         try:
-            sql = rule_query(
-                pack, con, plan, periods, scoped, all_passes_detailed=all_passes_detailed
-            )
-            tables.append(with_constants(pack, plan, con.sql(sql).to_arrow_table()))
+            judge = partial(_judge, pack, con, plan, periods, scoped, all_passes_detailed)
+            found = with_room(con, f"rule {plan.id}", judge)
+            tables.append(with_constants(pack, plan, found))
         except duckdb.Error as error:
             # The pack validated, so this is the data's shape (a table built for another version
             # of the evidence type) or the database: say which rule, keep DuckDB's words.
@@ -259,6 +266,18 @@ def evaluate_table(
     if not tables:
         return FINDINGS_SCHEMA.empty_table()
     return pa.concat_tables(tables)
+
+
+def _judge(
+    pack: CompiledPack,
+    con: duckdb.DuckDBPyConnection,
+    plan: RulePlan,
+    periods: list[JudgedPeriod],
+    scoped: bool,
+    all_passes_detailed: bool,
+) -> pa.Table:
+    sql = rule_query(pack, con, plan, periods, scoped, all_passes_detailed=all_passes_detailed)
+    return con.sql(sql).to_arrow_table()
 
 
 _FINDINGS = TypeAdapter(list[Finding])

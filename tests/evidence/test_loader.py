@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import fcntl
+import gc
+import os
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from dualduty.errors import NotFoundError
 from dualduty.problems import Location
+from dualduty.settings import get_settings
 from evidence import frames, store
-from evidence.cache import cache_root
+from evidence.cache import READERS, cache_root
 from evidence.loader import load_frames, refresh_cache
 from evidence.sources import TypedRecord
 from evidence.types import EvidenceType
@@ -341,3 +347,100 @@ def test_uncommitted_records_are_not_loaded(sqlite_engine: sa.Engine, tmp_path: 
     con = frames.connect()
     load_frames(sqlite_engine, types={"procurement": PROCUREMENT}, con=con, cache_dir=tmp_path)
     assert ev(con, "SELECT no FROM ev_procurement") == [("C7",)]
+
+
+def relations(con: frames.duckdb.DuckDBPyConnection) -> dict[str, str]:
+    rows = ev(
+        con,
+        "SELECT table_name, table_type FROM information_schema.tables "
+        "WHERE table_name LIKE 'ev\\_%' ESCAPE '\\'",
+    )
+    return {str(name): str(kind) for name, kind in rows}
+
+
+def readers(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / READERS).iterdir())
+
+
+def test_views_read_pinned_parts_that_the_cache_may_drop(
+    sqlite_engine: sa.Engine, tmp_path: Path
+) -> None:
+    types = {"procurement": PROCUREMENT, "empty": EMPTY}
+    with Session(sqlite_engine) as session:
+        put(session, "procurement", PROCUREMENT, [procurement("C1", "B1", "1")])
+    con = frames.connect()
+    load_frames(sqlite_engine, types=types, con=con, cache_dir=tmp_path)
+    # The evidence stays on disk; a type with nothing cached is an empty table.
+    assert relations(con) == {"ev_procurement": "VIEW", "ev_empty": "BASE TABLE"}
+    root = cache_root(sqlite_engine, tmp_path)
+    # Compaction and rebuilds delete parts (and a rebuild may reuse a name): the loaded
+    # connection keeps reading what it pinned.
+    shutil.rmtree(root / "procurement")
+    (root / "procurement.json").unlink()
+    assert ev(con, "SELECT no FROM ev_procurement") == [("C1",)]
+    # Loading again on the same connection replaces the views with the new state.
+    with Session(sqlite_engine) as session:
+        put(session, "procurement", PROCUREMENT, [procurement("C2", "B1", "2")])
+    report = load_frames(sqlite_engine, types=types, con=con, cache_dir=tmp_path)
+    assert report.types["procurement"].cache_rebuilt
+    assert ev(con, "SELECT no FROM ev_procurement ORDER BY no") == [("C1",), ("C2",)]
+
+
+def test_the_connection_is_capped_and_its_hold_goes_with_it(
+    sqlite_engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DUALDUTY_EVALUATION_MEMORY_MIB", "64")
+    get_settings.cache_clear()
+    try:
+        with Session(sqlite_engine) as session:
+            put(session, "procurement", PROCUREMENT, [procurement("C1", "B1", "1")])
+        con = frames.connect()
+        load_frames(sqlite_engine, types={"procurement": PROCUREMENT}, con=con, cache_dir=tmp_path)
+    finally:
+        get_settings.cache_clear()
+    root = cache_root(sqlite_engine, tmp_path)
+    (lock,) = [name for name in readers(root) if name.endswith(".lock")]
+    folder = root / READERS / lock.removesuffix(".lock")
+    assert ev(con, "SELECT current_setting('memory_limit')") == [("64.0 MiB",)]
+    # Spills go to the hold's own folder: DuckDB instances sharing one clash (duckdb#15173).
+    assert ev(con, "SELECT current_setting('temp_directory')") == [(str(folder / "spill"),)]
+    con.close()
+    del con
+    gc.collect()
+    assert readers(root) == []
+
+
+def test_holds_of_dead_processes_are_swept(sqlite_engine: sa.Engine, tmp_path: Path) -> None:
+    root = cache_root(sqlite_engine, tmp_path)
+    (root / READERS / "1-dead").mkdir(parents=True)
+    (root / READERS / "1-dead" / "spill").mkdir()
+    (root / READERS / "1-dead.lock").touch()
+    (root / READERS / "2-alive").mkdir()
+    alive = (root / READERS / "2-alive.lock").open("a")
+    fcntl.flock(alive, fcntl.LOCK_EX)  # another process would hold it like this
+    try:
+        con = frames.connect()
+        load_frames(sqlite_engine, types={"procurement": PROCUREMENT}, con=con, cache_dir=tmp_path)
+        names = readers(root)
+        assert "1-dead" not in names and "1-dead.lock" not in names
+        assert {"2-alive", "2-alive.lock"} <= set(names)
+    finally:
+        alive.close()
+
+
+def test_without_hard_links_the_parts_are_copied(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Session(engine) as session:
+        put(session, "procurement", PROCUREMENT, [procurement("C1", "B1", "1")])
+        put(session, "procurement", PROCUREMENT, [procurement("C1", "B1", "5")])
+
+    def refuse(source: object, link: object) -> None:
+        raise OSError(errno.EPERM, "no hard links here")
+
+    monkeypatch.setattr(os, "link", refuse)
+    con = frames.connect()
+    report = load_frames(engine, types={"procurement": PROCUREMENT}, con=con, cache_dir=tmp_path)
+    assert relations(con) == {"ev_procurement": "BASE TABLE"}
+    assert report.types["procurement"].rows == 1
+    assert ev(con, "SELECT amount FROM ev_procurement") == [(Decimal("5.00"),)]
