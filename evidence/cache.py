@@ -204,6 +204,24 @@ def _row_check(connection: sa.Connection, record_id: int, type_name: str) -> str
     return "" if row is None else f"{row.content_hash}@{row.ingested_at.isoformat()}"
 
 
+def _last_id(connection: sa.Connection, type_name: str) -> int | None:
+    """The type's highest record id, read from the end of the (type_name, id) index.
+
+    Not ``max(id) WHERE type_name = ?``: PostgreSQL answers that by walking the primary key
+    backwards and filtering, betting the type's rows are spread over all ids; when a type was
+    ingested in one early batch it reads nearly the whole table (340 ms for 2M rows, per type and
+    load). A range on ``type_name`` keeps both ORDER BY columns open, so only the composite index
+    can give the order, and one index entry answers (0.05 ms).
+    """
+    record = EvidenceRecord
+    return connection.scalar(
+        sa.select(record.id)
+        .where(record.type_name >= type_name, record.type_name <= type_name)
+        .order_by(record.type_name.desc(), record.id.desc())
+        .limit(1)
+    )
+
+
 def json_structure(fields: dict[str, FieldType]) -> str:
     """The ``json_transform`` structure that types the canonical JSON of ``fields``."""
     structure: dict[str, Any] = {
@@ -237,9 +255,7 @@ def refresh(
         if manifest is None or rebuilt:
             _clear(root, type_name)
             manifest = Manifest(type_name=type_name, fields_hash=shape, format=CACHE_FORMAT)
-        last_id = connection.scalar(
-            sa.select(sa.func.max(EvidenceRecord.id)).where(EvidenceRecord.type_name == type_name)
-        )
+        last_id = _last_id(connection, type_name)
         added = 0
         if last_id is not None and last_id > manifest.last_id:
             folder = root / type_name
