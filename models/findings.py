@@ -13,9 +13,10 @@ import datetime as dt
 import hashlib
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any, cast
 
+from pydantic import TypeAdapter
 from sqlalchemy import ForeignKey, Index, String, Table, Text, UniqueConstraint, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -75,96 +76,115 @@ class StoredFinding(Base):
         )
 
 
-def content_hash(finding: Finding) -> str:
-    """SHA-256 of the finding's canonical JSON; evidence order does not matter."""
-    data = finding.model_dump(mode="json")
-    data["evidence_ids"] = sorted(set(finding.evidence_ids))
-    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+_FINDINGS = TypeAdapter(list[Finding])
+
+
+def _canonical(found: list[Finding]) -> list[dict[str, Any]]:
+    """Each finding as JSON-ready values (one pydantic call for all), evidence ids as a set."""
+    rows: list[dict[str, Any]] = _FINDINGS.dump_python(found, mode="json")
+    for row in rows:
+        row["evidence_ids"] = sorted(set(row["evidence_ids"]))
+    return rows
+
+
+def _digest(canonical: dict[str, Any]) -> str:
+    text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def content_hash(finding: Finding) -> str:
+    """SHA-256 of the finding's canonical JSON; evidence order does not matter."""
+    return _digest(_canonical([finding])[0])
+
+
 def store(
-    session: Session, *, findings: Iterable[Finding], inspection_id: int | None, now: dt.datetime
-) -> dict[str, int]:
-    """Store findings not seen before; return every input's row id by content hash.
+    session: Session, *, findings: Sequence[Finding], inspection_id: int | None, now: dt.datetime
+) -> list[int]:
+    """Store findings not seen before; return each input's row id, in input order.
 
     In bulk, new rows only (``ON CONFLICT DO NOTHING`` on the content hash), their ids returned
     by the insert; the ids of rows stored before are read back by hash. PostgreSQL gets the rows
-    by COPY into a temporary table (measured: 58,749 failures in 1.2 s, against 3.5 s as
-    multi-row INSERTs); SQLite by multi-row INSERTs. A first inspection of a large company
-    stores tens of thousands of failures, which one ORM object each made take minutes.
+    by COPY into a temporary table, SQLite by multi-row INSERTs. A first inspection of a large
+    company stores tens of thousands of failures, which one ORM object each made take minutes
+    (58,749 failures on PostgreSQL: 1.3 s with COPY, 3.5 s as multi-row INSERTs).
     """
-    by_hash = {content_hash(f): f for f in findings}
-    if not by_hash:
-        return {}
-    rows = [
-        {
-            "content_hash": digest,
-            "inspection_id": inspection_id,
-            "recorded_at": now,
-            "pack": f.pack,
-            "pack_version": f.pack_version,
-            "rule_id": f.rule_id,
-            "period": f.period,
-            "subject_kind": f.subject_kind.value,
-            "subject_id": f.subject_id,
-            "unit_code": f.unit_code,
-            "verdict": f.verdict.value,
-            "side": f.side.value,
-            "severity": f.severity.value,
-            "ladder": f.ladder,
-            "bearer_person": f.bearer_person,
-            "bearer_post": f.bearer_post,
-            "explanation": f.explanation,
-            "evidence_ids": sorted(set(f.evidence_ids)),
-        }
-        for digest, f in by_hash.items()
-    ]
+    if not findings:
+        return []
+    canonical = _canonical(list(findings))
+    hashes = [_digest(row) for row in canonical]
+    by_hash = dict(zip(hashes, canonical, strict=True))
+    columns = _columns(by_hash, inspection_id, now)
     if session.get_bind().dialect.name == "postgresql":
-        ids = _copy_in(session, rows)
+        ids = _copy_in(session, columns)
     else:
-        ids = _insert_returning(session, rows)
+        ids = _insert_returning(session, columns)
     known = [digest for digest in by_hash if digest not in ids]  # stored by an earlier run
     table = _table()
     for start in range(0, len(known), _LOOKUP_CHUNK):
         chunk = known[start : start + _LOOKUP_CHUNK]
         query = select(table.c.content_hash, table.c.id).where(table.c.content_hash.in_(chunk))
         ids.update({digest: row_id for digest, row_id in session.execute(query)})
-    return ids
+    return [ids[digest] for digest in hashes]
 
 
 def _table() -> Table:
     return cast(Table, StoredFinding.__table__)
 
 
-def _insert_returning(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+def _columns(
+    by_hash: dict[str, dict[str, Any]], inspection_id: int | None, now: dt.datetime
+) -> dict[str, list[Any]]:
+    """The rows to store, column by column (what both bulk paths consume)."""
+    rows = list(by_hash.values())
+    names = [c.name for c in _table().columns if c.name in rows[0]]
+    return {
+        "content_hash": list(by_hash),
+        "inspection_id": [inspection_id] * len(rows),
+        "recorded_at": [now] * len(rows),
+        **{name: [row[name] for row in rows] for name in names},
+    }
+
+
+def _insert_returning(session: Session, columns: dict[str, list[Any]]) -> dict[str, int]:
     table = _table()
+    names = list(columns)
+    rows = [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
     statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["content_hash"])
     returned = session.execute(statement.returning(table.c.content_hash, table.c.id), rows)
     return {digest: row_id for digest, row_id in returned}
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+_NULL = "\\N"
 
 
-def _copy_field(value: object) -> str:
-    """A value in COPY's text format: ``\\N`` for NULL, the four special characters escaped."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, list):
-        value = json.dumps(value)
-    elif isinstance(value, dt.datetime):
-        value = value.isoformat()
-    return str(value).translate(_COPY_ESCAPES)
+def _copy_text(value: str) -> str:
+    # str.replace returns the string itself when there is nothing to replace, and stays in C:
+    # five times faster than str.translate on Chinese text.
+    return (
+        value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    )
 
 
-def _copy_in(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
-    columns = list(rows[0])
+def _copy_column(values: list[Any]) -> list[str]:
+    """One column in COPY's text format: ``\\N`` for NULL, the four special characters escaped.
+
+    Column by column, not field by field: one call per value made building the text for 58,749
+    findings cost more than the COPY itself."""
+    sample = next((v for v in values if v is not None), None)
+    if isinstance(sample, list):
+        return [_NULL if v is None else json.dumps(v) for v in values]
+    if isinstance(sample, dt.datetime):
+        return [_NULL if v is None else v.isoformat() for v in values]
+    if isinstance(sample, int):
+        return [_NULL if v is None else str(v) for v in values]
+    return [_NULL if v is None else _copy_text(v) for v in values]
+
+
+def _copy_in(session: Session, columns: dict[str, list[Any]]) -> dict[str, int]:
     names = ", ".join(columns)
+    text = [_copy_column(values) for values in columns.values()]
     data = io.StringIO()
-    for row in rows:
-        data.write("\t".join(_copy_field(row[name]) for name in columns))
-        data.write("\n")
+    data.writelines("\t".join(row) + "\n" for row in zip(*text, strict=True))
     data.seek(0)
     cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:

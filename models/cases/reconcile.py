@@ -60,16 +60,14 @@ def reconcile(
     lock_chain(session)
     before = session.scalar(select(StoredFinding.id).order_by(StoredFinding.id.desc()).limit(1))
     rows = stored_findings.store(session, findings=findings, inspection_id=inspection_id, now=now)
-    report.findings_stored = sum(1 for row_id in rows.values() if before is None or row_id > before)
-    hashes = {f.key: stored_findings.content_hash(f) for f in findings}
+    report.findings_stored = len({i for i in rows if before is None or i > before})
     cases = _load_cases(session, [f.key for f in findings])
     today = local_date(now)
     drafts: list[AuditDraft] = []
     new_cases: list[Case] = []
 
     todo: list[tuple[Case, Finding, int]] = []
-    for finding in findings:
-        finding_id = rows[hashes[finding.key]]
+    for finding, finding_id in zip(findings, rows, strict=True):
         case = cases.get(finding.key)
         if case is None:
             if finding.verdict is Verdict.failed:

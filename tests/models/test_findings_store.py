@@ -39,19 +39,25 @@ def test_bulk_store_is_exact_and_idempotent(session: Session) -> None:
     first = [finding("B01", AWKWARD), finding("B02", ""), finding("B03", ladder="standard")]
     ids = store(session, findings=first, inspection_id=None, now=NOW)
     session.commit()
-    assert sorted(ids) == sorted(content_hash(f) for f in first)
-    row = session.get(StoredFinding, ids[content_hash(first[0])])
+    assert len(set(ids)) == 3
+    rows = [session.get(StoredFinding, row_id) for row_id in ids]
+    assert [r.content_hash for r in rows if r] == [content_hash(f) for f in first]
+    row = rows[0]
     assert row is not None
     assert row.explanation == AWKWARD
     assert row.evidence_ids == [3, 9]
     assert (row.unit_code, row.ladder, row.inspection_id) == (None, None, None)
     assert row.to_finding().model_copy(update={"evidence_ids": [9, 3, 9]}) == first[0]
-    empty = session.get(StoredFinding, ids[content_hash(first[1])])
+    empty = rows[1]
     assert empty is not None and empty.explanation == ""
+    assert rows[2] is not None and rows[2].ladder == "standard"
 
-    # old and new together: old rows keep their ids, only the new one is added
-    again = store(session, findings=[*first, finding("B04")], inspection_id=None, now=NOW)
+    # old and new together, in any order and repeated: old rows keep their ids, one new row
+    again = store(
+        session, findings=[finding("B04"), *reversed(first), first[0]], inspection_id=None, now=NOW
+    )
     session.commit()
-    assert {k: again[k] for k in ids} == ids
+    assert again[1:] == [*reversed(ids), ids[0]]
+    assert again[0] not in ids
     assert session.scalar(select(func.count()).select_from(StoredFinding)) == 4
-    assert store(session, findings=[], inspection_id=None, now=NOW) == {}
+    assert store(session, findings=[], inspection_id=None, now=NOW) == []
