@@ -47,6 +47,7 @@ def test_bulk_store_is_exact_and_idempotent(session: Session) -> None:
     assert row.explanation == AWKWARD
     assert row.evidence_ids == [3, 9]
     assert (row.unit_code, row.ladder, row.inspection_id) == (None, None, None)
+    assert row.recorded_at == NOW
     assert row.to_finding().model_copy(update={"evidence_ids": [9, 3, 9]}) == first[0]
     empty = rows[1]
     assert empty is not None and empty.explanation == ""
@@ -61,3 +62,16 @@ def test_bulk_store_is_exact_and_idempotent(session: Session) -> None:
     assert again[0] not in ids
     assert session.scalar(select(func.count()).select_from(StoredFinding)) == 4
     assert store(session, findings=[], inspection_id=None, now=NOW) == []
+
+
+def test_content_hash_is_the_canonical_json_of_the_finding() -> None:
+    """Hashes must not change between versions (rows are deduplicated by them): the canonical
+    form is compact JSON with sorted keys and unescaped UTF-8, evidence ids sorted and distinct."""
+    import hashlib
+    import json
+
+    for text in (AWKWARD, "控制字符\x01\x1f 分隔\u2028 emoji 🚩 <&>", ""):
+        f = finding("B01", text, evidence_ids=[9, 3, 9], bearer_post="党支部书记")
+        data = f.model_dump(mode="json") | {"evidence_ids": [3, 9]}
+        canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        assert content_hash(f) == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
