@@ -277,7 +277,20 @@ def _judge(
     all_passes_detailed: bool,
 ) -> pa.Table:
     sql = rule_query(pack, con, plan, periods, scoped, all_passes_detailed=all_passes_detailed)
-    return con.sql(sql).to_arrow_table()
+    con.execute(f"SET disabled_optimizers = '{_AS_WRITTEN}'")
+    try:
+        return con.sql(sql).to_arrow_table()
+    finally:
+        con.execute("RESET disabled_optimizers")
+
+
+_AS_WRITTEN = "build_side_probe_side"
+"""The rule queries are written with the side to build on the right of every join: the periods,
+the looked-up records, the grouped counts, the findings to cite. DuckDB's build-side optimizer
+swaps the sides when it estimates the left one smaller, and the join of the records with the
+list of periods (an expression against a VALUES list) makes it estimate them tiny: at 10M
+records, vendor-related-to-head then built its hash tables on 1.5M procurements instead of 100k
+vendors and relatives (0.56 s; 0.24 s as written, the whole pack 3.5 s -> 3.1 s)."""
 
 
 _FINDINGS = TypeAdapter(list[Finding])
