@@ -190,11 +190,16 @@ def bearers_cte(plan: RulePlan, source: str) -> str:
     )
 
 
+def subject_bears(plan: RulePlan) -> bool:
+    """Whether the bearer is the subject: a person subject under a rule naming no bearer post."""
+    return plan.rule.bearer is None and plan.subject_kind is SubjectKind.person
+
+
 def bearer_column(plan: RulePlan, subject: str) -> str:
     """The bearer: the post holder found by ``bearers_cte`` (joined as ``b``), or, with no bearer
     post, the person subject themself."""
     if plan.rule.bearer is None:
-        return f"{subject}::VARCHAR" if plan.subject_kind is SubjectKind.person else "NULL::VARCHAR"
+        return f"{subject}::VARCHAR" if subject_bears(plan) else "NULL::VARCHAR"
     return "b.bearer"
 
 
