@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         description="Working files: columnar evidence cache, attachments, lock files.",
     )
     evaluation_memory_mib: int = Field(
-        default=96,
+        default=128,
         ge=16,
         description="DuckDB's memory cap for an inspection's evaluation, MiB: past it, joins, "
         "aggregates and sorts spill to disk; a query that cannot spill runs again with twice the "
