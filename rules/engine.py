@@ -135,13 +135,16 @@ def with_constants(pack: CompiledPack, plan: RulePlan, varying: pa.Table) -> pa.
     def constant(value: str | None) -> pa.Array:
         if value is None:
             return pa.nulls(rows, DICT)
-        return pa.DictionaryArray.from_arrays(zeros, pa.array([value]))
+        # safe=False: the indices are zeros by construction; checking them costs a pass each.
+        return pa.DictionaryArray.from_arrays(zeros, pa.array([value]), safe=False)
 
-    bearer = varying["subject_id" if subject_bears(plan) else "bearer_person"].combine_chunks()
+    bearer = varying["subject_id" if subject_bears(plan) else "bearer_person"]
     post = rule.bearer.post if rule.bearer is not None else None
     bearer_post = (
         pa.DictionaryArray.from_arrays(
-            pc.if_else(pc.is_null(bearer), pa.scalar(None, pa.int32()), zeros), pa.array([post])
+            pc.if_else(pc.is_null(bearer.combine_chunks()), pa.scalar(None, pa.int32()), zeros),
+            pa.array([post]),
+            safe=False,
         )
         if post is not None
         else pa.nulls(rows, DICT)
