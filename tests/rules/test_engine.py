@@ -498,3 +498,19 @@ def test_untold_passes_lose_only_their_words_and_ids() -> None:
         else:
             assert (row["explanation"], row["evidence_ids"]) == ("", [])
     assert detailed < len(lean)
+
+
+def test_rules_run_as_written_and_leave_the_connection_as_found() -> None:
+    """Each rule's query runs with DuckDB's build-side optimizer off (``_AS_WRITTEN``); the
+    caller's connection gets its setting back."""
+    from rules import engine
+
+    assert engine._optimizer_known()  # the DuckDB this project installs has it
+    pack = compiled(COMMITTEE)
+    con = connection(pack, {"meeting": MEETINGS})
+    try:
+        evaluate(pack, con, Period.parse("2026-03"))
+        setting = con.execute("SELECT current_setting('disabled_optimizers')").fetchall()
+    finally:
+        con.close()
+    assert setting == [("",)]
