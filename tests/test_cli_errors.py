@@ -45,6 +45,15 @@ def test_bad_settings_are_named_with_where_settings_come_from(
     assert "Traceback" not in result.stderr and "error: error:" not in result.stderr
 
 
+def test_a_bad_setting_stops_commands_that_do_not_read_it(tmp_path: Path) -> None:
+    pack = Path(__file__).parents[1] / "rules" / "packs" / "branch-life.yaml"
+    result = _run(tmp_path, "rules", "validate", str(pack), DUALDUTY_EVALUATION_MEMORY_MIB="lots")
+    assert result.returncode == 2, result.stderr
+    assert "evaluation_memory_mib" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _run(tmp_path, "rules", "validate", str(pack)).returncode == 0
+
+
 def test_an_unreachable_database_is_a_run_error_without_the_password(tmp_path: Path) -> None:
     url = "postgresql+psycopg2://dd:s3cret-pw@127.0.0.1:1/nowhere"
     result = _run(tmp_path, "db", "upgrade", DUALDUTY_DATABASE_URL=url)

@@ -39,6 +39,15 @@ ADMIN = "管理 / Administration"
 RUN = "运行 / Operations"
 REVIEW = "监督 / Review"
 
+
+
+@app.callback()
+def _settings_first() -> None:
+    """Read the settings before any command runs, so a bad one stops every command with its name,
+    not only the commands that happen to read it (and not halfway through their work)."""
+    get_settings()
+
+
 app.command("demo", rich_help_panel=START)(demo.demo)
 app.add_typer(db.app, name="db", rich_help_panel=START)
 app.add_typer(org.app, name="org", rich_help_panel=ADMIN)
