@@ -153,9 +153,9 @@ def show_cases(limit: int = 25) -> None:
             case.rule_id,
             case.subject_id,
             case.period,
-            case.bearer or "",
+            case.bearer or "—",
             case.state,
-            case.ladder_step or "",
+            case.ladder_step or "—",
         )
     out.print(table)
     out.print(
