@@ -105,9 +105,10 @@ def store(
 
     In bulk, new rows only (``ON CONFLICT DO NOTHING`` on the content hash), their ids returned
     by the insert; the ids of rows stored before are read back by hash. PostgreSQL gets the rows
-    by COPY into a temporary table, SQLite by multi-row INSERTs. A first inspection of a large
-    company stores tens of thousands of failures, which one ORM object each made take minutes
-    (58,749 failures on PostgreSQL: 1.3 s with COPY, 3.5 s as multi-row INSERTs).
+    by COPY into a temporary table, SQLite by the driver's ``executemany`` into one; both then
+    move them with one ``INSERT … SELECT``. A first inspection of a large company stores tens of
+    thousands of failures, which one ORM object each made take minutes (58,749 failures on
+    PostgreSQL: 1.3 s with COPY, 3.5 s as multi-row INSERTs).
     """
     if not findings:
         return []
@@ -118,7 +119,7 @@ def store(
     if session.get_bind().dialect.name == "postgresql":
         ids = _copy_in(session, columns)
     else:
-        ids = _insert_returning(session, columns)
+        ids = _executemany_in(session, columns)
     known = [digest for digest in by_hash if digest not in ids]  # stored by an earlier run
     table = _table()
     for start in range(0, len(known), _LOOKUP_CHUNK):
@@ -146,7 +147,7 @@ def _columns(
     }
 
 
-def _insert_returning(session: Session, columns: dict[str, list[Any]]) -> dict[str, int]:
+def _executemany_in(session: Session, columns: dict[str, list[Any]]) -> dict[str, int]:
     """SQLite: the rows through the driver's ``executemany`` into a temporary table, then one
     ``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING``, the way PostgreSQL takes its COPY.
     Values are bound by the columns' own SQLAlchemy types, column by column, so they are stored
@@ -166,15 +167,21 @@ def _insert_returning(session: Session, columns: dict[str, list[Any]]) -> dict[s
         cursor.executemany(
             f"INSERT INTO _dd_findings_in VALUES ({slots})", list(zip(*bound, strict=True))
         )
-        cursor.execute(
-            f"INSERT INTO findings ({names}) SELECT {names} FROM _dd_findings_in WHERE true "
-            "ON CONFLICT (content_hash) DO NOTHING RETURNING content_hash, id"
-        )
-        ids = {digest: row_id for digest, row_id in cursor.fetchall()}
+        ids = _insert_staged(cursor, names)
         cursor.execute("DROP TABLE temp._dd_findings_in")
         return ids
     finally:
         cursor.close()
+
+
+def _insert_staged(cursor: Any, names: str) -> dict[str, int]:
+    """Move the rows staged in ``_dd_findings_in`` into findings, new ones only (``WHERE true``
+    lets SQLite parse the upsert after a SELECT); the new rows' ids by content hash."""
+    cursor.execute(
+        f"INSERT INTO findings ({names}) SELECT {names} FROM _dd_findings_in WHERE true "
+        "ON CONFLICT (content_hash) DO NOTHING RETURNING content_hash, id"
+    )
+    return {digest: row_id for digest, row_id in cursor.fetchall()}
 
 
 _NULL = "\\N"
@@ -217,10 +224,6 @@ def _copy_in(session: Session, columns: dict[str, list[Any]]) -> dict[str, int]:
             "WITH NO DATA"
         )
         cursor.copy_expert(f"COPY _dd_findings_in ({names}) FROM STDIN", data)
-        cursor.execute(
-            f"INSERT INTO findings ({names}) SELECT {names} FROM _dd_findings_in "
-            "ON CONFLICT (content_hash) DO NOTHING RETURNING content_hash, id"
-        )
-        return {digest: row_id for digest, row_id in cursor.fetchall()}
+        return _insert_staged(cursor, names)
     finally:
         cursor.close()

@@ -1,4 +1,4 @@
-"""Builders shared by the case, ladder and audit tests."""
+"""Builders shared by the case, ladder, audit and findings-storage tests."""
 
 from __future__ import annotations
 

@@ -4,34 +4,30 @@ that survives the trip exactly (PostgreSQL takes the rows by COPY)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.findings import StoredFinding, content_hash, store
-from rules.findings import Finding, Severity, Side, SubjectKind, Verdict
+from rules.findings import Finding
+from tests.cases.helpers import finding as base_finding
 
 NOW = dt.datetime(2026, 4, 2, 2, 0, tzinfo=dt.UTC)
 AWKWARD = "第一行\t制表符\n第二行 \\N 反斜杠 \\ 回车\r 引号 \" ' 结束"
 
 
-def finding(subject: str, explanation: str = "2026-03 无支委会记录", **extra: object) -> Finding:
-    return Finding.model_validate(
-        {
+def finding(subject: str, explanation: str = "2026-03 无支委会记录", **extra: Any) -> Finding:
+    nothing_else = dict.fromkeys(("unit_code", "ladder", "bearer_person", "bearer_post"))
+    return base_finding(
+        subject,
+        **{
             "pack": "branch-life",
-            "pack_version": "v1",
-            "rule_id": "branch-committee-monthly",
-            "period": "2026-03",
-            "subject_kind": SubjectKind.unit,
-            "subject_id": subject,
-            "unit_code": None,
-            "verdict": Verdict.failed,
-            "side": Side.integrity,
-            "severity": Severity.medium,
+            **nothing_else,
             "explanation": explanation,
             "evidence_ids": [9, 3, 9],
             **extra,
-        }
+        },
     )
 
 

@@ -14,7 +14,8 @@ from models.findings import StoredFinding
 from models.recording import actionable, record_findings
 from models.verdicts import VerdictSet, latest_verdicts
 from rules.engine import findings, findings_table
-from rules.findings import Finding, Severity, Side, SubjectKind, Verdict
+from rules.findings import Finding, Verdict
+from tests.cases.helpers import finding as base_finding
 
 MARCH = dt.datetime(2026, 4, 2, 2, 0, tzinfo=dt.UTC)
 LATER = dt.datetime(2026, 4, 20, 2, 0, tzinfo=dt.UTC)
@@ -22,25 +23,16 @@ LATER = dt.datetime(2026, 4, 20, 2, 0, tzinfo=dt.UTC)
 
 def finding(subject: str, verdict: Verdict, **overrides: Any) -> Finding:
     told = verdict is not Verdict.passed
-    values: dict[str, Any] = {
-        "pack": "branch-life",
-        "pack_version": "v1",
-        "rule_id": "branch-committee-monthly",
-        "period": "2026-03",
-        "subject_kind": SubjectKind.unit,
-        "subject_id": subject,
-        "unit_code": subject,
-        "verdict": verdict,
-        "side": Side.integrity,
-        "severity": Severity.medium,
-        "ladder": "standard",
-        "bearer_person": f"P-{subject}",
-        "bearer_post": "党支部书记",
-        "explanation": f"2026-03 {subject} {verdict.value}" if told else "",
-        "evidence_ids": [11] if told else [],
-    }
-    values.update(overrides)
-    return Finding(**values)
+    return base_finding(
+        subject,
+        verdict=verdict,
+        **{
+            "pack": "branch-life",
+            "explanation": f"2026-03 {subject} {verdict.value}" if told else "",
+            "evidence_ids": [11] if told else [],
+            **overrides,
+        },
+    )
 
 
 def stored(session: Session) -> list[tuple[str, str]]:

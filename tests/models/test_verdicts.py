@@ -16,6 +16,7 @@ from models import inspections
 from models.verdicts import VerdictSet, latest_verdicts, store_verdicts
 from rules.engine import FINDINGS_SCHEMA, findings, findings_table
 from rules.findings import Finding, Severity, Side, SubjectKind, Verdict
+from tests.cases.helpers import finding as base_finding
 
 NOW = dt.datetime(2026, 4, 10, 2, 0, tzinfo=dt.UTC)
 Q1 = ["2026-01", "2026-02", "2026-03", "2026-Q1"]
@@ -29,25 +30,19 @@ def finding(
     period: str = "2026-03",
     **overrides: Any,
 ) -> Finding:
-    values: dict[str, Any] = {
-        "pack": "party-conduct",
-        "pack_version": "v1",
-        "rule_id": rule,
-        "period": period,
-        "subject_kind": SubjectKind.unit,
-        "subject_id": subject,
-        "unit_code": subject,
-        "verdict": verdict,
-        "side": Side.integrity,
-        "severity": Severity.medium,
-        "ladder": None,
-        "bearer_person": f"P-{subject}",
-        "bearer_post": "党支部书记",
-        "explanation": "" if verdict is Verdict.passed else f"{period} 无支委会记录",
-        "evidence_ids": [] if verdict is Verdict.passed else [7, 3],
-    }
-    values.update(overrides)
-    return Finding(**values)
+    told = verdict is not Verdict.passed
+    return base_finding(
+        subject,
+        verdict=verdict,
+        rule=rule,
+        period=period,
+        **{
+            "ladder": None,
+            "explanation": f"{period} 无支委会记录" if told else "",
+            "evidence_ids": [7, 3] if told else [],
+            **overrides,
+        },
+    )
 
 
 def record(subject: str, verdict: Verdict = Verdict.passed) -> Finding:
